@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Dispatch } from '../plugins/contract';
+import { isMysql, type Database } from './connection';
+import { isDuplicateKey } from './errors';
+import { jobRow } from './job-queue';
+import type { NotificationStatus } from './notifications-repository';
+
+/** A validated event, ready to be stored with its jobs. */
+export interface Acceptance {
+  source: string;
+  webhookId: string;
+  bodyHash: string;
+  type: string;
+  plugin: string;
+  dispatches: Dispatch[];
+  requestId?: string;
+}
+
+export type IntakeResult =
+  | { outcome: 'accepted'; notificationId: string; status: NotificationStatus }
+  | { outcome: 'duplicate'; notificationId: string; status: NotificationStatus }
+  | { outcome: 'conflict' };
+
+interface Pending {
+  acceptance: Acceptance;
+  resolve(result: IntakeResult): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Stores accepted events durably: each notification row with its delivery jobs, committed
+ * before anyone is told "accepted". Acceptances that arrive while a commit is under way wait
+ * for the next one and share it (group commit), so a busy gateway pays one fsync for many
+ * events instead of one each.
+ */
+export class EventIntake {
+  private readonly pending: Pending[] = [];
+  private flushing = 0;
+  private readonly maxBatch: number;
+  private readonly maxFlushes: number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: { maxBatch?: number; onAccepted?: () => void } = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 256;
+    // better-sqlite3 has one connection: a second flush would only queue behind the first.
+    this.maxFlushes = isMysql(db) ? 4 : 1;
+  }
+
+  accept(acceptance: Acceptance): Promise<IntakeResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ acceptance, resolve, reject });
+      if (this.flushing < this.maxFlushes) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing += 1;
+    try {
+      while (this.pending.length > 0) {
+        await this.commitBatch(this.pending.splice(0, this.maxBatch));
+      }
+    } finally {
+      this.flushing -= 1;
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    // The same webhook twice in one batch: the first decides, the others answer after it.
+    const leaders = new Map<string, Pending>();
+    const followers: Pending[] = [];
+    for (const item of batch) {
+      const key = webhookKey(item.acceptance);
+      if (leaders.has(key)) followers.push(item);
+      else leaders.set(key, item);
+    }
+
+    const results = new Map<Pending, IntakeResult>();
+    try {
+      const ids = await this.insertAll([...leaders.values()].map((item) => item.acceptance));
+      [...leaders.values()].forEach((item, i) =>
+        results.set(item, { outcome: 'accepted', notificationId: ids[i], status: statusOf(item) }),
+      );
+    } catch (err) {
+      if (!isDuplicateKey(err)) {
+        for (const item of batch) item.reject(err);
+        return;
+      }
+      // Someone else stored one of these webhook ids first: settle them one at a time.
+      for (const item of leaders.values()) {
+        try {
+          results.set(item, await this.acceptOne(item.acceptance));
+        } catch (oneErr) {
+          item.reject(oneErr);
+        }
+      }
+    }
+
+    for (const [item, result] of results) item.resolve(result);
+    for (const item of followers) {
+      const leader = leaders.get(webhookKey(item.acceptance)) as Pending;
+      const decided = results.get(leader);
+      if (decided && decided.outcome !== 'conflict') {
+        item.resolve(answerRepeat(decided, leader.acceptance, item.acceptance));
+      } else {
+        // Nothing of ours was stored for this id: compare with whatever is.
+        this.acceptOne(item.acceptance).then(item.resolve, item.reject);
+      }
+    }
+    if (results.size > 0) this.options.onAccepted?.();
+  }
+
+  private async acceptOne(acceptance: Acceptance): Promise<IntakeResult> {
+    try {
+      const [id] = await this.insertAll([acceptance]);
+      return { outcome: 'accepted', notificationId: id, status: statusOfAcceptance(acceptance) };
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const existing = await this.db('notifications')
+        .select('id', 'status', 'body_hash')
+        .where({ source: acceptance.source, webhook_id: acceptance.webhookId })
+        .first<{ id: string; status: NotificationStatus; body_hash: string } | undefined>();
+      if (!existing) throw err;
+      return existing.body_hash === acceptance.bodyHash
+        ? { outcome: 'duplicate', notificationId: existing.id, status: existing.status }
+        : { outcome: 'conflict' };
+    }
+  }
+
+  private async insertAll(acceptances: Acceptance[]): Promise<string[]> {
+    const now = new Date();
+    const ids = acceptances.map(() => randomUUID());
+    await this.db.transaction(async (trx: Knex.Transaction) => {
+      await trx('notifications').insert(
+        acceptances.map((a, i) => ({
+          id: ids[i],
+          source: a.source,
+          webhook_id: a.webhookId,
+          body_hash: a.bodyHash,
+          type: a.type,
+          plugin: a.plugin,
+          status: statusOfAcceptance(a),
+          request_id: a.requestId ?? null,
+          created_at: now,
+          updated_at: now,
+        })),
+      );
+      const jobs = acceptances.flatMap((a, i) =>
+        a.dispatches.map((dispatch) =>
+          jobRow(
+            { notificationId: ids[i], plugin: a.plugin, dispatch, requestId: a.requestId },
+            now,
+          ),
+        ),
+      );
+      // Big audiences make big rows: insert in slices to stay under packet limits.
+      for (let start = 0; start < jobs.length; start += 100) {
+        await trx('delivery_jobs').insert(jobs.slice(start, start + 100));
+      }
+    });
+    return ids;
+  }
+}
+
+function statusOfAcceptance(acceptance: Acceptance): NotificationStatus {
+  return acceptance.dispatches.length === 0 ? 'no_targets' : 'queued';
+}
+
+function statusOf(item: Pending): NotificationStatus {
+  return statusOfAcceptance(item.acceptance);
+}
+
+function webhookKey(acceptance: Acceptance): string {
+  return `${acceptance.source}\n${acceptance.webhookId}`;
+}
+
+function answerRepeat(
+  decided: Exclude<IntakeResult, { outcome: 'conflict' }>,
+  first: Acceptance,
+  again: Acceptance,
+): IntakeResult {
+  if (first.bodyHash !== again.bodyHash) return { outcome: 'conflict' };
+  return { outcome: 'duplicate', notificationId: decided.notificationId, status: decided.status };
+}

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import express, { Router, type Request, type RequestHandler } from 'express';
+import type { AppDependencies } from '../app';
+import { verifyWebhookSignature } from '../auth/webhook-signature';
+import { NotificationsRepository } from '../db/notifications-repository';
+import { errors } from '../errors';
+import { createRateLimiter } from './rate-limit';
+
+export const WEBHOOK_BODY_LIMIT = 64 * 1024;
+
+interface WebhookLocals {
+  source: string;
+  secrets: readonly string[];
+}
+
+/**
+ * `POST /v1/webhooks/:source` (API.md §4). The checks run in the documented order — source,
+ * size, signature, rate limit, media type, JSON, idempotency, event — so an unsigned request
+ * costs a source nothing of its rate limit and never reaches the parser.
+ */
+export function createWebhooksRouter(deps: AppDependencies): Router {
+  const router = Router();
+  const notifications = new NotificationsRepository(deps.db);
+  const { webhookSecrets } = deps.config;
+
+  const countRequest: RequestHandler = (req, res, next) => {
+    res.on('finish', () => {
+      const source = String(req.params.source);
+      deps.metrics.webhookRequests.inc({
+        source: webhookSecrets.has(source) ? source : 'unknown',
+        status: String(res.statusCode),
+      });
+    });
+    next();
+  };
+
+  const findSource: RequestHandler = (req, res, next) => {
+    const source = String(req.params.source);
+    const secrets = webhookSecrets.get(source);
+    if (!secrets) throw errors.unknownSource(source);
+    res.locals.webhook = { source, secrets } satisfies WebhookLocals;
+    next();
+  };
+
+  const readBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
+
+  const checkSignature: RequestHandler = (req, res, next) => {
+    const { secrets } = res.locals.webhook as WebhookLocals;
+    const id = req.get('webhook-id');
+    const check = verifyWebhookSignature(
+      {
+        id,
+        timestamp: req.get('webhook-timestamp'),
+        signature: req.get('webhook-signature'),
+        body: rawBody(req),
+      },
+      secrets,
+    );
+    if (!check.ok) throw errors.invalidSignature(check.reason);
+    if (id !== undefined && id.length > 255) {
+      throw errors.invalidSignature('webhook-id must be at most 255 characters');
+    }
+    next();
+  };
+
+  const rateLimit = createRateLimiter({
+    backend: deps.rateLimits,
+    name: 'webhooks',
+    perMinute: deps.config.rateLimits.webhooksPerMinute,
+    key: (req) => `source:${String(req.params.source)}`,
+  });
+
+  router.post(
+    '/:source',
+    countRequest,
+    findSource,
+    readBody,
+    checkSignature,
+    rateLimit,
+    async (req, res) => {
+      const { source } = res.locals.webhook as WebhookLocals;
+      const webhookId = req.get('webhook-id') as string;
+      if (!req.is('application/json')) throw errors.unsupportedMediaType();
+      const body = rawBody(req);
+      const parsed = parseJson(body);
+      const bodyHash = createHash('sha256').update(body).digest('hex');
+
+      const existing = await notifications.findByWebhookId(source, webhookId);
+      if (existing) {
+        if (existing.body_hash !== bodyHash) throw errors.idempotencyConflict();
+        res.status(200).json({ notificationId: existing.id, status: existing.status });
+        return;
+      }
+
+      const checked = deps.plugins.validateEvent(parsed);
+      if (!checked.ok) {
+        if (checked.code === 'unknown_event_type') {
+          throw errors.unknownEventType(
+            String((parsed as { type: unknown }).type),
+            deps.plugins.eventTypes,
+          );
+        }
+        throw errors.invalidEvent(checked.details);
+      }
+      const { plugin, event } = checked;
+      const dispatches = plugin.plan(event);
+
+      const result = await deps.intake.accept({
+        source,
+        webhookId,
+        bodyHash,
+        type: event.type,
+        plugin: plugin.name,
+        dispatches,
+        requestId: String(req.id),
+      });
+      if (result.outcome === 'conflict') throw errors.idempotencyConflict();
+      if (result.outcome === 'duplicate') {
+        res.status(200).json({ notificationId: result.notificationId, status: result.status });
+        return;
+      }
+      if (result.status === 'no_targets') {
+        deps.metrics.notifications.inc({ plugin: plugin.name, status: 'no_targets' });
+      }
+      req.log.info(
+        {
+          notificationId: result.notificationId,
+          source,
+          type: event.type,
+          dispatches: dispatches.length,
+        },
+        'event accepted',
+      );
+      res.status(202).json({ notificationId: result.notificationId, status: 'queued' });
+    },
+  );
+
+  return router;
+}
+
+function rawBody(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw errors.invalidJson((err as Error).message);
+  }
+}
