@@ -1,7 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import { createClient } from 'redis';
 import { errors } from '../errors';
 
 /**
@@ -20,6 +19,8 @@ export const memoryRateLimits: RateLimitBackend = {
 };
 
 export async function redisRateLimits(url: string): Promise<RateLimitBackend> {
+  // Loaded only when asked for: the client keeps timers alive from the moment it is imported.
+  const { createClient } = await import('redis');
   const client = createClient({ url });
   await client.connect();
   return {
