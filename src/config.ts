@@ -20,7 +20,11 @@ export type DatabaseConfig =
 
 export type JwtKeyConfig =
   | { kind: 'secret'; secret: string; algorithms: ['HS256'] }
-  | { kind: 'public-key'; publicKey: string; algorithms: ['RS256'] | ['ES256'] }
+  | {
+      kind: 'public-key';
+      publicKey: string;
+      algorithms: ['RS256'] | ['ES256'] | ['ES384'] | ['ES512'];
+    }
   | { kind: 'jwks'; uri: string };
 
 export interface Config {
@@ -59,6 +63,11 @@ export const LOCAL_DEFAULTS = {
 
 export const DEFAULT_PLUGINS = ['chat', 'topic', 'condition', 'direct'] as const;
 
+const EC_ALGORITHMS: Record<string, 'ES256' | 'ES384' | 'ES512'> = {
+  prime256v1: 'ES256',
+  secp384r1: 'ES384',
+  secp521r1: 'ES512',
+};
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SOURCE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -221,15 +230,25 @@ function parseJwtKey(value: (name: string) => string | undefined): JwtKeyConfig 
   }
   const pem = value('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
   if (pem !== undefined) {
-    let type: string | undefined;
+    let key;
     try {
-      type = createPublicKey(pem).asymmetricKeyType;
+      key = createPublicKey(pem);
     } catch {
       throw new ConfigError('JWT_PUBLIC_KEY', 'is not a PEM public key');
     }
-    if (type === 'rsa') return { kind: 'public-key', publicKey: pem, algorithms: ['RS256'] };
-    if (type === 'ec') return { kind: 'public-key', publicKey: pem, algorithms: ['ES256'] };
-    throw new ConfigError('JWT_PUBLIC_KEY', `must be an RSA or EC key, not ${type}`);
+    if (key.asymmetricKeyType === 'rsa') {
+      return { kind: 'public-key', publicKey: pem, algorithms: ['RS256'] };
+    }
+    // An EC key signs with the one algorithm of its curve; any other would refuse every token.
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const algorithm = EC_ALGORITHMS[curve ?? ''];
+    if (key.asymmetricKeyType === 'ec' && algorithm) {
+      return { kind: 'public-key', publicKey: pem, algorithms: [algorithm] };
+    }
+    throw new ConfigError(
+      'JWT_PUBLIC_KEY',
+      `must be an RSA key or an EC key on P-256, P-384 or P-521, not ${key.asymmetricKeyType} ${curve ?? ''}`.trim(),
+    );
   }
   const uri = value('JWT_JWKS_URI');
   if (uri !== undefined) {

@@ -28,8 +28,12 @@ export class HeraldError extends Error {
 }
 
 export const errors = {
-  invalidJson: (why: string) =>
-    new HeraldError(400, 'invalid_json', `The body is not valid JSON: ${why}`),
+  /** The parser's own message may quote the body (and a token in it): keep only where it broke. */
+  invalidJson: (parserMessage: string) => {
+    const position = /position (\d+)/.exec(parserMessage)?.[1];
+    const where = position === undefined ? '' : ` (error at position ${position})`;
+    return new HeraldError(400, 'invalid_json', `The body is not valid JSON${where}`);
+  },
   unauthorized: (why: string) => new HeraldError(401, 'unauthorized', why),
   invalidSignature: (why: string) => new HeraldError(401, 'invalid_signature', why),
   notFound: (what = 'No such resource') => new HeraldError(404, 'not_found', what),
