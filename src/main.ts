@@ -14,6 +14,15 @@ export const LOCAL_EMULATOR_PORT = 9099;
 /** How long SIGTERM waits for in-flight deliveries before handing their jobs back. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
+/**
+ * Internal knobs for test/reliability, which runs real processes and cannot wait out production
+ * timings: a delivery job's lease and the SIGTERM grace, in milliseconds. Not part of API.md.
+ */
+function internalMs(name: 'HERALD_LEASE_MS' | 'HERALD_SHUTDOWN_GRACE_MS'): number | undefined {
+  const raw = process.env[name];
+  return raw !== undefined && /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined;
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -35,7 +44,7 @@ async function main(): Promise<void> {
 
   let gateway;
   try {
-    gateway = await buildGateway(config, { logger });
+    gateway = await buildGateway(config, { logger, leaseMs: internalMs('HERALD_LEASE_MS') });
   } catch (err) {
     if (err instanceof PluginError) {
       logger.fatal({ plugin: err.plugin, code: err.code }, err.message);
@@ -59,7 +68,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeIdleConnections();
     gateway
-      .close(SHUTDOWN_GRACE_MS)
+      .close(internalMs('HERALD_SHUTDOWN_GRACE_MS') ?? SHUTDOWN_GRACE_MS)
       .then(() => emulator?.close())
       .then(() => {
         logger.info({}, 'stopped');

@@ -43,7 +43,19 @@ export function openDatabase(
       supportBigNumbers: true,
       connectTimeout: 5000,
     } as Knex.MySql2ConnectionConfig,
-    pool: { min: 0, max: options.poolSize ?? 10, acquireTimeoutMillis: 5000 },
+    pool: {
+      min: 0,
+      max: options.poolSize ?? 10,
+      acquireTimeoutMillis: 5000,
+      // READ COMMITTED takes no gap locks. Under InnoDB's default (REPEATABLE READ) a claim's
+      // SELECT ... FOR UPDATE SKIP LOCKED locks the gap where new jobs go, and an event intake
+      // committing its jobs at that moment deadlocks with it (a 503 to the webhook's sender).
+      afterCreate(connection: MysqlConnection, done: (err: Error | null, c: unknown) => void) {
+        connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) =>
+          done(err, connection),
+        );
+      },
+    },
     acquireConnectionTimeout: 5000,
     migrations: { migrationSource },
   });
@@ -53,12 +65,47 @@ interface SqliteConnection {
   pragma(source: string): unknown;
 }
 
+interface MysqlConnection {
+  query(sql: string, callback: (err: Error | null) => void): unknown;
+}
+
 export function isMysql(db: Database): boolean {
   return db.client.config.client === 'mysql2';
 }
 
-/** Applies every pending migration; returns the names it applied. */
+/** How long a starting instance waits for another one that is migrating the same database. */
+const MIGRATION_LOCK_SECONDS = 60;
+
+/**
+ * Applies every pending migration; returns the names it applied. On MySQL, instances started
+ * together would race inside knex's own migration lock: the losers fail ("already locked", or
+ * "table exists" while knex creates its tables), and two of them can each insert a lock row,
+ * which leaves the database refusing every later migration. A named server lock per database
+ * lets one instance migrate at a time; the others then find nothing left to apply.
+ */
 export async function migrateLatest(db: Database): Promise<string[]> {
+  if (!isMysql(db)) return runMigrations(db);
+
+  const name = db.raw("CONCAT('herald-migrate-', MD5(DATABASE()))");
+  const connection: unknown = await db.client.acquireConnection();
+  try {
+    const [rows] = (await db
+      .raw('SELECT GET_LOCK(?, ?) AS granted', [name, MIGRATION_LOCK_SECONDS])
+      .connection(connection)) as [Array<{ granted: number | null }>];
+    if (rows[0]?.granted !== 1) {
+      throw new Error(`another instance held the migration lock for ${MIGRATION_LOCK_SECONDS} s`);
+    }
+    try {
+      return await runMigrations(db);
+    } finally {
+      await db.raw('SELECT RELEASE_LOCK(?)', [name]).connection(connection);
+    }
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}
+
+async function runMigrations(db: Database): Promise<string[]> {
   const [, applied] = (await db.migrate.latest()) as [number, string[]];
   return applied;
 }

@@ -14,13 +14,28 @@ const UNAVAILABLE_CODES = new Set([
   'SQLITE_LOCKED',
 ]);
 
-/** Whether an error means "the database is not answering now" rather than a bug. */
+const UNAVAILABLE_MESSAGE = new RegExp(
+  [
+    'Connection lost',
+    'connect ECONNREFUSED',
+    'Pool is closed',
+    'Cannot enqueue',
+    'Unable to acquire a connection',
+  ].join('|'),
+  'i',
+);
+
+/**
+ * Whether an error means "the database is not answering now" rather than a bug. Duck-typed:
+ * socket errors are made by Node itself, outside any vm realm (a test runner's), where they are
+ * no `instanceof Error`. "Unable to acquire a connection" is knex once its pool was destroyed.
+ */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (err.name === 'KnexTimeoutError') return true;
-  const code = (err as { code?: unknown }).code;
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, code, message } = err as { name?: unknown; code?: unknown; message?: unknown };
+  if (name === 'KnexTimeoutError') return true;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  return /Connection lost|connect ECONNREFUSED|Pool is closed|Cannot enqueue/i.test(err.message);
+  return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
 }
 
 /** Whether an error is a unique-key violation (a row with that key already exists). */

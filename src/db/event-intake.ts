@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Dispatch } from '../plugins/contract';
 import { isMysql, type Database } from './connection';
 import { isDuplicateKey } from './errors';
-import { jobRow } from './job-queue';
+import { jobRow, type JobAudience, type JobDispatch } from './job-queue';
 import type { NotificationStatus } from './notifications-repository';
 
 /** A validated event, ready to be stored with its jobs. */
@@ -148,7 +148,7 @@ export class EventIntake {
         })),
       );
       const jobs = acceptances.flatMap((a, i) =>
-        a.dispatches.map((dispatch) =>
+        jobDispatches(a.dispatches).map((dispatch) =>
           jobRow(
             { notificationId: ids[i], plugin: a.plugin, dispatch, requestId: a.requestId },
             now,
@@ -162,6 +162,43 @@ export class EventIntake {
     });
     return ids;
   }
+}
+
+/**
+ * The jobs of one event: its dispatches, except that the users and tokens of dispatches with the
+ * same message become one audience. A device that is both named by its token and registered by
+ * a named user then hears the message once, whichever worker takes the job.
+ */
+export function jobDispatches(dispatches: readonly Dispatch[]): JobDispatch[] {
+  const jobs: JobDispatch[] = [];
+  const devices = new Map<string, { at: number; userIds: Set<string>; tokens: Set<string> }>();
+  for (const { audience, message } of dispatches) {
+    if (audience.kind !== 'users' && audience.kind !== 'tokens') {
+      jobs.push({ audience, message });
+      continue;
+    }
+
+    const key = JSON.stringify(message);
+    let group = devices.get(key);
+    if (!group) {
+      group = { at: jobs.length, userIds: new Set(), tokens: new Set() };
+      devices.set(key, group);
+      jobs.push({ audience, message });
+    }
+    const into = audience.kind === 'users' ? group.userIds : group.tokens;
+    for (const id of audience.kind === 'users' ? audience.userIds : audience.tokens) into.add(id);
+  }
+
+  for (const { at, userIds, tokens } of devices.values()) {
+    jobs[at] = { audience: devicesAudience([...userIds], [...tokens]), message: jobs[at].message };
+  }
+  return jobs;
+}
+
+function devicesAudience(userIds: string[], tokens: string[]): JobAudience {
+  if (tokens.length === 0) return { kind: 'users', userIds };
+  if (userIds.length === 0) return { kind: 'tokens', tokens };
+  return { kind: 'users-and-tokens', userIds, tokens };
 }
 
 function statusOfAcceptance(acceptance: Acceptance): NotificationStatus {

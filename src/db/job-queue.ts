@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dispatch } from '../plugins/contract';
+import type { Audience, MessageTemplate } from '../plugins/contract';
 import { isMysql, type Database } from './connection';
 import {
   finalStatus,
@@ -7,12 +7,25 @@ import {
   type NotificationStatus,
 } from './notifications-repository';
 
+/**
+ * Who a job delivers to: a plugin's audience, or users and tokens named together for one message,
+ * which one job delivers so that a device both named and registered by a user hears once.
+ */
+export type JobAudience =
+  Audience | { kind: 'users-and-tokens'; userIds: string[]; tokens: string[] };
+
+/** What a job delivers: a plugin's dispatch, or several of one event merged. */
+export interface JobDispatch {
+  audience: JobAudience;
+  message: MessageTemplate;
+}
+
 /** A delivery job as a worker holds it: one dispatch of one notification, maybe part-done. */
 export interface Job {
   id: string;
   notificationId: string;
   plugin: string;
-  dispatch: Dispatch;
+  dispatch: JobDispatch;
   /** Where a part-done job resumes (the dispatcher's own format), or null from the start. */
   cursor: string | null;
   /** 1 for the first try; a retry of failed tokens is a new job with the next number. */
@@ -56,7 +69,7 @@ export class LeaseLostError extends Error {
 export interface NewJob {
   notificationId: string;
   plugin: string;
-  dispatch: Dispatch;
+  dispatch: JobDispatch;
   attempt?: number;
   runAt?: Date;
   requestId?: string | null;
@@ -82,22 +95,29 @@ export function jobRow(job: NewJob, now: Date) {
  * The durable queue of delivery jobs. Workers in any number of processes claim jobs under a
  * lease; on MySQL the claim skips rows another worker has locked, so none waits on another and
  * none claims a job twice. A job whose lease ran out (its worker died) goes back to the queue.
+ *
+ * Every transaction here takes its locks in one order, jobs before their notification, so two
+ * of them never wait on each other in a circle.
  */
 export class JobQueue {
+  private readonly mysql: boolean;
+
   constructor(
     private readonly db: Database,
     readonly leaseMs: number,
-  ) {}
+  ) {
+    this.mysql = isMysql(db);
+  }
 
   async claim(owner: string, limit: number): Promise<Job[]> {
     const now = new Date();
-    const rows = await this.db.transaction(async (trx) => {
+    const rows = await this.transaction(async (trx) => {
       const query = trx<JobRow>('delivery_jobs')
         .where('state', 'queued')
         .andWhere('run_at', '<=', now)
         .orderBy('run_at')
         .limit(limit);
-      const found = isMysql(this.db) ? await query.forUpdate().skipLocked() : await query;
+      const found = this.mysql ? await query.forUpdate().skipLocked() : await query;
       if (found.length === 0) return found;
 
       const ids = found.map((row) => row.id);
@@ -130,10 +150,12 @@ export class JobQueue {
 
   /** Returns jobs whose lease ran out to the queue; how many it returned. */
   async reap(): Promise<number> {
-    return this.db('delivery_jobs')
-      .where('state', 'leased')
-      .andWhere('lease_expires_at', '<', new Date())
-      .update({ state: 'queued', lease_owner: null, lease_expires_at: null });
+    return this.transaction((trx) =>
+      trx('delivery_jobs')
+        .where('state', 'leased')
+        .andWhere('lease_expires_at', '<', new Date())
+        .update({ state: 'queued', lease_owner: null, lease_expires_at: null }),
+    );
   }
 
   /**
@@ -146,14 +168,14 @@ export class JobQueue {
     owner: string,
     progress: Progress & { cursor: string | null; retry?: NewJob },
   ): Promise<void> {
-    await this.db.transaction(async (trx) => {
+    await this.transaction(async (trx) => {
       const held = await trx('delivery_jobs')
         .where({ id: job.id, lease_owner: owner, state: 'leased' })
         .update({ cursor: progress.cursor, lease_expires_at: this.leaseEnd() });
       if (held === 0) throw new LeaseLostError(job.id);
 
-      await addProgress(trx, job.notificationId, progress);
       if (progress.retry) await trx('delivery_jobs').insert(jobRow(progress.retry, new Date()));
+      await addProgress(trx, job.notificationId, progress);
     });
   }
 
@@ -162,12 +184,13 @@ export class JobQueue {
    * final status, which is returned (undefined while other jobs remain).
    */
   async finish(job: Job, owner: string): Promise<NotificationStatus | undefined> {
-    return this.db.transaction(async (trx) => {
-      // Locking the notification first makes the last of several finishing jobs see the others
-      // gone, so exactly one of them settles the final status.
-      const notification = await lockNotification(trx, job.notificationId, isMysql(this.db));
+    return this.transaction(async (trx) => {
       const deleted = await trx('delivery_jobs').where({ id: job.id, lease_owner: owner }).delete();
       if (deleted === 0) throw new LeaseLostError(job.id);
+
+      // Counting under the notification's lock makes the last of several finishing jobs see the
+      // others gone, so exactly one of them settles the final status.
+      const notification = await lockNotification(trx, job.notificationId, this.mysql);
       if (!notification) return undefined;
 
       const left = await trx('delivery_jobs')
@@ -204,9 +227,33 @@ export class JobQueue {
     return depth;
   }
 
+  /**
+   * A transaction; on MySQL at READ COMMITTED, where a scan keeps locks only on the rows it
+   * changes and takes none on the gaps between them. At MySQL's default (REPEATABLE READ) the
+   * claim's scan of a small table locks every row and the end of the table, stalling the intake's
+   * inserts and deadlocking with workers that settle jobs. A deadlock InnoDB still picks rolls the
+   * whole transaction back, so it is simply run again.
+   */
+  private async transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    if (!this.mysql) return this.db.transaction(work);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.db.transaction(work, { isolationLevel: 'read committed' });
+      } catch (err) {
+        if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(err)) throw err;
+      }
+    }
+  }
+
   private leaseEnd(): Date {
     return new Date(Date.now() + this.leaseMs);
   }
+}
+
+const DEADLOCK_ATTEMPTS = 3;
+
+function isDeadlock(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'ER_LOCK_DEADLOCK';
 }
 
 async function lockNotification(
@@ -235,7 +282,7 @@ function toJob(row: JobRow): Job {
     id: String(row.id),
     notificationId: row.notification_id,
     plugin: row.plugin,
-    dispatch: JSON.parse(row.dispatch) as Dispatch,
+    dispatch: JSON.parse(row.dispatch) as JobDispatch,
     cursor: row.cursor,
     attempt: Number(row.attempt),
     requestId: row.request_id,

@@ -12,10 +12,14 @@ export interface Page {
   cursorAfter: string;
 }
 
-/** Where a users audience resumes: which user, after which of their devices. */
-interface UsersCursor {
+/**
+ * Where an audience of users (and maybe tokens) resumes: which user, after which of their
+ * devices; `token` once the users are done and the named tokens are being sent.
+ */
+interface DevicesCursor {
   user: number;
   afterId: string | null;
+  token?: number;
 }
 
 /**
@@ -42,39 +46,74 @@ export async function* readPages(
         };
       }
       return;
-    case 'tokens': {
-      const tokens = [...new Set(audience.tokens)];
-      for (let start = Number(job.cursor ?? 0); start < tokens.length; start += pageSize) {
-        const slice = tokens.slice(start, start + pageSize);
-        yield {
-          targets: slice.map((token) => ({ kind: 'token', token })),
-          cursorAfter: String(start + slice.length),
-        };
-      }
+    case 'tokens':
+      yield* tokenPages(audience.tokens, Number(job.cursor ?? 0), pageSize, String);
       return;
-    }
-    case 'users': {
-      // Several users' devices share a page, so a chat to a hundred people is one batch.
-      const userIds = [...new Set(audience.userIds)];
-      let position: UsersCursor = job.cursor
-        ? (JSON.parse(job.cursor) as UsersCursor)
-        : { user: 0, afterId: null };
-      let targets: Target[] = [];
-      while (position.user < userIds.length) {
-        const limit = pageSize - targets.length;
-        const rows = await devices.tokensPage(userIds[position.user], position.afterId, limit);
-        for (const row of rows) targets.push({ kind: 'token', token: row.token });
-        position =
-          rows.length < limit
-            ? { user: position.user + 1, afterId: null }
-            : { user: position.user, afterId: rows[rows.length - 1].id };
-        if (targets.length === pageSize) {
-          yield { targets, cursorAfter: JSON.stringify(position) };
-          targets = [];
-        }
+    case 'users':
+      yield* userPages(audience.userIds, new Set(), readCursor(job.cursor), devices, pageSize);
+      return;
+    case 'users-and-tokens': {
+      // The named tokens go last and the users' devices skip them, so each device hears once.
+      const tokens = [...new Set(audience.tokens)];
+      const cursor = readCursor(job.cursor);
+      if (cursor.token === undefined) {
+        yield* userPages(audience.userIds, new Set(tokens), cursor, devices, pageSize);
       }
-      if (targets.length > 0) yield { targets, cursorAfter: JSON.stringify(position) };
+      const user = new Set(audience.userIds).size;
+      yield* tokenPages(tokens, cursor.token ?? 0, pageSize, (token) =>
+        JSON.stringify({ user, afterId: null, token } satisfies DevicesCursor),
+      );
       return;
     }
   }
+}
+
+function readCursor(cursor: string | null): DevicesCursor {
+  return cursor ? (JSON.parse(cursor) as DevicesCursor) : { user: 0, afterId: null };
+}
+
+function* tokenPages(
+  given: readonly string[],
+  from: number,
+  pageSize: number,
+  cursorAt: (next: number) => string,
+): Generator<Page> {
+  const tokens = [...new Set(given)];
+  for (let start = from; start < tokens.length; start += pageSize) {
+    const slice = tokens.slice(start, start + pageSize);
+    yield {
+      targets: slice.map((token) => ({ kind: 'token', token })),
+      cursorAfter: cursorAt(start + slice.length),
+    };
+  }
+}
+
+/** Every device of every user, except those whose token is in `skip`. */
+async function* userPages(
+  given: readonly string[],
+  skip: ReadonlySet<string>,
+  from: DevicesCursor,
+  devices: DevicesRepository,
+  pageSize: number,
+): AsyncGenerator<Page> {
+  // Several users' devices share a page, so a chat to a hundred people is one batch.
+  const userIds = [...new Set(given)];
+  let position: DevicesCursor = { user: from.user, afterId: from.afterId };
+  let targets: Target[] = [];
+  while (position.user < userIds.length) {
+    const limit = pageSize - targets.length;
+    const rows = await devices.tokensPage(userIds[position.user], position.afterId, limit);
+    for (const row of rows) {
+      if (!skip.has(row.token)) targets.push({ kind: 'token', token: row.token });
+    }
+    position =
+      rows.length < limit
+        ? { user: position.user + 1, afterId: null }
+        : { user: position.user, afterId: rows[rows.length - 1].id };
+    if (targets.length === pageSize) {
+      yield { targets, cursorAfter: JSON.stringify(position) };
+      targets = [];
+    }
+  }
+  if (targets.length > 0) yield { targets, cursorAfter: JSON.stringify(position) };
 }

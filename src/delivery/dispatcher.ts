@@ -13,7 +13,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Audience, MessageTemplate } from '../plugins/contract';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy } from './backoff';
-import type { SendOutcome } from './fcm-outcome';
+import type { FailedOutcome, SendOutcome } from './fcm-outcome';
 import { readPages, type Page } from './audience-pages';
 import { Semaphore } from './semaphore';
 
@@ -227,7 +227,8 @@ export class Dispatcher {
       const outcomes = this.sendPage(job, page).finally(() => this.sendSlots.release());
       settled = settled
         .then(async () => {
-          if (failure === undefined) await this.settlePage(job, page, await outcomes, log);
+          const sent = await outcomes;
+          if (failure === undefined) await this.settlePage(job, page, sent, log);
         })
         .catch((err: unknown) => {
           failure ??= err;
@@ -289,7 +290,7 @@ export class Dispatcher {
       } else {
         progress.failed += 1;
       }
-      progress.lastError = `${code}: ${outcome.kind === 'fail' ? outcome.message : outcome.kind}`;
+      progress.lastError = `${code}: ${failureReason(outcome, job.attempt)}`;
     });
 
     if (dead.size > 0) {
@@ -315,6 +316,18 @@ export class Dispatcher {
 }
 
 type Target = Page['targets'][number];
+
+/** Why a message ended unsent, for the notification's `lastError`. */
+function failureReason(outcome: FailedOutcome, attempt: number): string {
+  switch (outcome.kind) {
+    case 'fail':
+      return outcome.message;
+    case 'prune':
+      return 'the token is dead; its device was removed';
+    case 'retry':
+      return `still failing after ${attempt} attempts`;
+  }
+}
 
 /** The audience of a retry: the very targets that failed, nothing else. */
 function audienceOf(targets: Target[]): Audience {

@@ -24,12 +24,11 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
   const { webhookSecrets } = deps.config;
 
   const countRequest: RequestHandler = (req, res, next) => {
+    // Read now: an error leaving the router takes req.params with it before the answer.
+    const source = String(req.params.source);
+    const label = webhookSecrets.has(source) ? source : 'unknown';
     res.on('finish', () => {
-      const source = String(req.params.source);
-      deps.metrics.webhookRequests.inc({
-        source: webhookSecrets.has(source) ? source : 'unknown',
-        status: String(res.statusCode),
-      });
+      deps.metrics.webhookRequests.inc({ source: label, status: String(res.statusCode) });
     });
     next();
   };

@@ -1,9 +1,9 @@
 import type { Express } from 'express';
-import pino from 'pino';
 import { loadConfig, newWebhookSecret, type Config } from '../../src/config';
 import type { Database } from '../../src/db/connection';
 import type { DispatcherOptions } from '../../src/delivery/dispatcher';
 import { startEmulator, type FcmEmulator } from '../../src/emulator';
+import { createLogger, type Logger } from '../../src/logger';
 import { buildGateway, type Gateway } from '../../src/gateway';
 import type { Metrics } from '../../src/metrics';
 import { createTestDatabase, type Dialect, type TestDatabase } from './database';
@@ -34,6 +34,8 @@ export interface TestAppOptions {
   leaseMs?: number;
   /** An emulator to send to instead of a fresh one (left running by close). */
   emulator?: FcmEmulator;
+  /** A logger to read the lines of (default: Herald's own, at LOG_LEVEL or silent). */
+  logger?: Logger;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function buildTestApp(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const logger = pino({ level: config.logLevel });
+  const logger = options.logger ?? createLogger(config.logLevel);
   const gateway = await buildGateway(config, {
     logger,
     db: database.db,
