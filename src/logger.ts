@@ -2,7 +2,8 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
- * Keys whose values are blanked wherever they sit in a logged object (any case, any depth).
+ * Keys whose values are blanked wherever they sit in a logged object (any case, nested up to
+ * MAX_DEPTH levels).
  * Redaction is configuration, not discipline: a log call that forgets a secret still does not
  * leak it.
  */
@@ -45,7 +46,7 @@ const MAX_DEPTH = 8;
 
 const JWT = /\beyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*/g;
 const WEBHOOK_SECRET = /\bwhsec_[A-Za-z0-9+/=]{4,}/g;
-const BEARER = /\b([Bb]earer|Basic)\s+[\w.~+/=-]{8,}/g;
+const BEARER = /\b([Bb]earer)\s+[\w.~+/=-]{8,}/g;
 /** FCM tokens, API keys and the like: long runs without spaces or slashes. */
 const OPAQUE = /[\w:-]{64,}/g;
 
@@ -75,6 +76,7 @@ interface ErrorFields {
   sqlMessage?: unknown;
   cause?: unknown;
   errors?: unknown;
+  code?: unknown;
 }
 
 /**
@@ -84,14 +86,19 @@ interface ErrorFields {
  * what an operator needs, with long quoted values shortened.
  */
 function withoutStatement(err: ErrorFields, message: string): string {
-  const fromStatement = typeof err.sql === 'string' || SQL_STATEMENT.test(message);
-  if (!fromStatement) return message;
+  if (!fromStatement(err, message)) return message;
 
   let said: string;
   if (typeof err.sqlMessage === 'string') said = err.sqlMessage;
   else if (message.includes(' - ')) said = message.slice(message.lastIndexOf(' - ') + 3);
   else said = 'query failed';
   return said.replace(LONG_LITERAL, (_match, value: string) => `'${value.slice(0, 8)}…'`);
+}
+
+/** mysql2 errors carry `sql`; knex's message of any driver error is `<statement> - <message>`. */
+function fromStatement(err: ErrorFields, message: string): boolean {
+  if (typeof err.sql === 'string') return true;
+  return 'code' in err && SQL_STATEMENT.test(message) && message.includes(' - ');
 }
 
 /** The verb and table of a failed statement, enough to find the query without its values. */
@@ -120,11 +127,15 @@ export function serializeError(value: unknown, depth = 0): unknown {
   };
   const query = message === raw ? undefined : statementSummary(err, raw);
   if (query) out.query = query;
-  if (typeof err.stack === 'string') out.stack = scrubSecrets(err.stack.split(raw).join(message));
+  if (typeof err.stack === 'string') {
+    // V8 writes the stack's first line when it is first read: often after knex changed the message.
+    const stack = query && raw !== '' ? err.stack.split(raw).join(message) : err.stack;
+    out.stack = scrubSecrets(stack);
+  }
 
   for (const [key, field] of Object.entries(value)) {
     if (STATEMENT_KEYS.has(key) || key in out || key === 'cause' || key === 'errors') continue;
-    out[key] = field instanceof Error ? serializeError(field, depth + 1) : field;
+    out[key] = field instanceof Error ? serializeError(field, depth + 1) : redactSecrets(field, 1);
   }
   if (depth < 5 && err.cause !== undefined) out.cause = serializeError(err.cause, depth + 1);
   if (depth < 5 && Array.isArray(err.errors)) {
@@ -187,7 +198,8 @@ function serializeResponse(value: unknown): unknown {
  * The one way Herald makes a root logger: the redaction, the serializers and the free text
  * scrubber are inherited by every child (pino-http's included), so no log line carries a whole
  * token, JWT or secret. The query string of a request is never written: nothing in Herald's API
- * takes one, so it could only hold junk or a credential put in the wrong place. Tests pass an in-memory `destination` to read the lines.
+ * takes one, so it could only hold junk or a credential put in the wrong place. Tests pass an
+ * in-memory `destination` to read the lines.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(

@@ -58,13 +58,16 @@ export async function runCli(args: string[], context: CliContext): Promise<numbe
     return await command.run(rest, context);
   } catch (err) {
     if (err instanceof UsageError) return usageError(`herald ${name}`, err.message, context);
-    if (err instanceof CommandError) {
-      context.stderr(`herald ${name}: ${err.message}\n`);
-      return EXIT_FAILURE;
-    }
-    context.stderr(`herald ${name}: ${(err as Error).message ?? String(err)}\n`);
+    // A CommandError's reason, or the first line of anything unforeseen: never a stack.
+    const reason = err instanceof CommandError ? err.message : firstLine(err);
+    context.stderr(`herald ${name}: ${reason}\n`);
     return EXIT_FAILURE;
   }
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0];
 }
 
 function help(name: string | undefined, context: CliContext): number {
@@ -97,7 +100,7 @@ export function main(args = process.argv.slice(2)): void {
       process.exitCode = code;
     })
     .catch((err: unknown) => {
-      process.stderr.write(`herald: ${(err as Error).message ?? String(err)}\n`);
+      process.stderr.write(`herald: ${firstLine(err)}\n`);
       process.exitCode = EXIT_FAILURE;
     });
 }

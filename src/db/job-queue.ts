@@ -150,12 +150,10 @@ export class JobQueue {
 
   /** Returns jobs whose lease ran out to the queue; how many it returned. */
   async reap(): Promise<number> {
-    return this.transaction((trx) =>
-      trx('delivery_jobs')
-        .where('state', 'leased')
-        .andWhere('lease_expires_at', '<', new Date())
-        .update({ state: 'queued', lease_owner: null, lease_expires_at: null }),
-    );
+    return this.db('delivery_jobs')
+      .where('state', 'leased')
+      .andWhere('lease_expires_at', '<', new Date())
+      .update({ state: 'queued', lease_owner: null, lease_expires_at: null });
   }
 
   /**
@@ -228,17 +226,14 @@ export class JobQueue {
   }
 
   /**
-   * A transaction; on MySQL at READ COMMITTED, where a scan keeps locks only on the rows it
-   * changes and takes none on the gaps between them. At MySQL's default (REPEATABLE READ) the
-   * claim's scan of a small table locks every row and the end of the table, stalling the intake's
-   * inserts and deadlocking with workers that settle jobs. A deadlock InnoDB still picks rolls the
-   * whole transaction back, so it is simply run again.
+   * A transaction, run again when InnoDB picks it as a deadlock's victim: the victim is rolled
+   * back whole, so nothing of the first run remains. (MySQL sessions run at READ COMMITTED, see
+   * `openDatabase`, which keeps the claim's locks to the rows it takes; this covers the rest.)
    */
   private async transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-    if (!this.mysql) return this.db.transaction(work);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.db.transaction(work, { isolationLevel: 'read committed' });
+        return await this.db.transaction(work);
       } catch (err) {
         if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(err)) throw err;
       }

@@ -127,7 +127,8 @@ export function classifyError(error: unknown): FailedOutcome {
         ? { kind: 'prune', errorCode }
         : { kind: 'fail', errorCode, message: errorMessage(error) };
     case 'QUOTA_EXCEEDED':
-      return { kind: 'retry', errorCode, retryAfterMs: QUOTA_RETRY_AFTER_MS };
+      // The wait (a minute by default) is the retry policy's quotaDelayMs, so it can be tuned.
+      return { kind: 'retry', errorCode };
     case 'UNAVAILABLE':
     case 'INTERNAL':
     case 'NETWORK':

@@ -50,6 +50,8 @@ class Observer {
 
   check(res: Response): Response {
     expect(contract.check(observed(res))).toEqual([]);
+    // The document's description promises it on every response.
+    expect(res.headers['x-request-id']).toMatch(/^[\w.:-]{1,100}$/);
     this.seen.add(String(res.status));
     return res;
   }
