@@ -7,6 +7,8 @@ interface BodyParserError {
   status?: number;
   limit?: number;
   message?: string;
+  /** http-errors' mark of a client error whose message may be shown. */
+  expose?: boolean;
 }
 
 /** Body-parser's own failures, in the terms of API.md §3. */
@@ -23,7 +25,10 @@ function fromBodyParser(err: BodyParserError): HeraldError | undefined {
     case 'request.size.invalid':
       return new HeraldError(400, 'bad_request', 'The request body was incomplete');
     default:
-      return undefined;
+      // A body that does not decode as its Content-Encoding says (zlib's errors have no type).
+      return err.expose === true && err.status === 400
+        ? new HeraldError(400, 'bad_request', 'The request body could not be decoded')
+        : undefined;
   }
 }
 

@@ -84,6 +84,20 @@ describeWithMysql('a gateway process killed with SIGKILL under load', () => {
     const deliveredAtKill = fcm.delivered(acceptedByFirst.map((e) => e.token));
     expect(atKill.total).toBeGreaterThan(0);
 
+    // Watched from now on, while the restarted process takes the resent events.
+    const deadOwners = new Set(atKill.leased.map((job) => job.owner));
+    let deadLeasesGoneAt = 0;
+    const deadLeasesGone = waitFor(
+      'the dead process to hold no lease',
+      async () => {
+        const now = await jobsSnapshot(database.db);
+        deadLeasesGoneAt = Date.now();
+        return !now.leased.some((job) => deadOwners.has(job.owner));
+      },
+      60_000,
+      50,
+    );
+
     const second = await start('gateway-2');
     const secondReadyAt = Date.now();
     // A sender that got no answer retries with the same webhook-id: 202, or 200 if it was stored.
@@ -94,17 +108,10 @@ describeWithMysql('a gateway process killed with SIGKILL under load', () => {
     });
     expect(Object.keys(retried).every((status) => status === '200' || status === '202')).toBe(true);
 
-    const deadOwners = new Set(atKill.leased.map((job) => job.owner));
-    let deadLeasesGoneAt = 0;
+    await deadLeasesGone;
     await waitFor(
       'every event to reach the emulator',
-      async () => {
-        if (deadLeasesGoneAt === 0) {
-          const now = await jobsSnapshot(database.db);
-          if (!now.leased.some((job) => deadOwners.has(job.owner))) deadLeasesGoneAt = Date.now();
-        }
-        return fcm.delivered(events.map((e) => e.token)) === EVENTS;
-      },
+      () => fcm.delivered(events.map((e) => e.token)) === EVENTS,
       90_000,
       200,
     );

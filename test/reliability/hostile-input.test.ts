@@ -1,14 +1,14 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Agent, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { signatureHeaders } from '../../src/auth/webhook-signature';
 import { buildTestApp, TEST_JWT_SECRET, TEST_SOURCE, type TestApp } from '../helpers/app';
 import { dialects } from '../helpers/database';
 
-const RUNS = Number(process.env.HOSTILE_RUNS ?? 250);
+const RUNS = Number(process.env.HOSTILE_RUNS ?? 400);
 const KNOWN_TYPES = [
   'chat.message.created',
   'topic.broadcast',
@@ -133,6 +133,7 @@ const contentEncoding = fc.option(
 type Signing = 'valid' | 'wrong-secret' | 'stale' | 'future' | 'garbage' | 'missing' | 'long-id';
 
 const webhookRequest = fc.record({
+  framed: fc.boolean(),
   source: fc.oneof(
     { weight: 6, arbitrary: fc.constant(TEST_SOURCE) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
@@ -154,6 +155,7 @@ const webhookRequest = fc.record({
   contentType,
   contentEncoding,
   gzipBody: fc.boolean(),
+  requestId: fc.option(headerText(120), { nil: undefined }),
 });
 
 function base64url(value: unknown): string {
@@ -214,7 +216,22 @@ const jwtText = fc.oneof(
     .map((bytes) => `${base64url('{')}.${Buffer.from(bytes).toString('base64url')}.`),
 );
 
+/** Tokens that pass, so that registrations succeed often enough to test the other side. */
+const validJwt = fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 30 }).map((sub) => {
+  const payload = { sub, exp: Math.floor(Date.now() / 1000) + 3600 };
+  const input = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url(payload)}`;
+  return `${input}.${createHmac('sha256', TEST_JWT_SECRET).update(input).digest('base64url')}`;
+});
+
+const validDeviceBody = fc
+  .record({
+    token: fc.stringMatching(/^[\x21-\x7e]{1,200}$/),
+    platform: fc.constantFrom('android', 'ios', 'web'),
+  })
+  .map((body) => Buffer.from(JSON.stringify(body)));
+
 const deviceBody = fc.oneof(
+  validDeviceBody,
   fc
     .record(
       {
@@ -236,13 +253,46 @@ const deviceBody = fc.oneof(
 );
 
 const deviceRequest = fc.record({
+  /** Half the requests are framed properly, so that the JWT and the body decide. */
+  framed: fc.boolean(),
+  /** Acts on a device registered earlier in the run (by its owner), when there is one. */
+  known: fc.option(fc.nat(), { nil: undefined }),
   method: fc.constantFrom('POST', 'POST', 'POST', 'GET', 'DELETE'),
   id: fc.oneof(fc.uuid(), fc.string({ unit: 'binary', maxLength: 50 })),
   scheme: fc.constantFrom('Bearer ', 'Bearer ', 'bearer ', 'Basic ', '', 'Bearer  '),
-  jwt: jwtText,
+  jwt: fc.oneof(validJwt, jwtText),
   body: deviceBody,
+  requestId: fc.option(headerText(120), { nil: undefined }),
   contentType,
   contentEncoding,
+});
+
+/** Bytes on the socket itself: request heads with lying lengths, cut-off bodies, noise. */
+const rawRequest = fc.record({
+  head: fc.constantFrom(
+    'POST /v1/webhooks/shop HTTP/1.1',
+    'POST /v1/devices HTTP/1.1',
+    'GET /v1/devices HTTP/1.1',
+    'POST /v1/webhooks/shop HTTP/1.0',
+    'PUT /v1/webhooks/shop HTTP/1.1',
+  ),
+  headers: fc.array(
+    fc.oneof(
+      fc.integer({ min: 0, max: 200_000 }).map((n) => `Content-Length: ${n}`),
+      fc.constantFrom(
+        'Transfer-Encoding: chunked',
+        'Content-Type: application/json',
+        'Content-Encoding: gzip',
+        'Expect: 100-continue',
+        'Authorization: Bearer x.y.z',
+        'Content-Length: -1',
+        'Content-Length: 1, 2',
+      ),
+      fc.string({ unit: 'binary-ascii', maxLength: 60 }),
+    ),
+    { maxLength: 6 },
+  ),
+  body: fc.uint8Array({ maxLength: 512 }),
 });
 
 describe.each(dialects())('hostile input on %s', (dialect) => {
@@ -333,9 +383,14 @@ describe.each(dialects())('hostile input on %s', (dialect) => {
         }
         // The signature covers the bytes after decoding, so a gzip body is signed before zipping.
         let body = r.body;
-        if (r.contentEncoding !== undefined) headers['content-encoding'] = r.contentEncoding;
-        if (r.contentEncoding === 'gzip' && r.gzipBody) body = gzipSync(r.body);
-        if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+        if (r.framed) {
+          headers['content-type'] = 'application/json';
+        } else {
+          if (r.contentEncoding !== undefined) headers['content-encoding'] = r.contentEncoding;
+          if (r.contentEncoding === 'gzip' && r.gzipBody) body = gzipSync(r.body);
+          if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+        }
+        if (r.requestId !== undefined) headers['x-request-id'] = r.requestId;
         headers['content-length'] = String(body.length);
 
         const before = await rowCounts();
@@ -367,13 +422,24 @@ describe.each(dialects())('hostile input on %s', (dialect) => {
 
   it('never answers a device request with a 5xx, and writes a device only on 200 or 201', async () => {
     const seen: Record<number, number> = {};
+    const registered: Array<{ id: string; jwt: string }> = [];
     await fc.assert(
       fc.asyncProperty(deviceRequest, async (r) => {
-        const headers: Record<string, string> = { authorization: `${r.scheme}${r.jwt}` };
-        if (r.contentType !== undefined) headers['content-type'] = r.contentType;
-        if (r.contentEncoding !== undefined) headers['content-encoding'] = r.contentEncoding;
+        const known = r.known === undefined ? undefined : registered[r.known % registered.length];
+        const jwt = known?.jwt ?? r.jwt;
+        const headers: Record<string, string> = {
+          authorization: `${r.framed ? 'Bearer ' : r.scheme}${jwt}`,
+        };
+        if (r.framed) {
+          headers['content-type'] = 'application/json';
+        } else {
+          if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+          if (r.contentEncoding !== undefined) headers['content-encoding'] = r.contentEncoding;
+        }
+        if (r.requestId !== undefined) headers['x-request-id'] = r.requestId;
+        const id = known?.id ?? r.id;
         const path =
-          r.method === 'DELETE' ? `/v1/devices/${encodeURIComponent(r.id)}` : '/v1/devices';
+          r.method === 'DELETE' ? `/v1/devices/${encodeURIComponent(id)}` : '/v1/devices';
         const body = r.method === 'POST' ? r.body : undefined;
         if (body) headers['content-length'] = String(body.length);
 
@@ -385,14 +451,45 @@ describe.each(dialects())('hostile input on %s', (dialect) => {
         expect(reply.status).toBeLessThan(500);
         expectErrorShape(reply);
         const devices = after.devices - before.devices;
-        if (reply.status === 201) expect(devices).toBe(1);
-        else if (reply.status === 204) expect(devices).toBe(-1);
-        else expect(devices).toBe(0);
+        if (reply.status === 201) {
+          expect(devices).toBe(1);
+          registered.push({ id: (JSON.parse(reply.body) as { id: string }).id, jwt });
+        } else {
+          expect(devices).toBe(reply.status === 204 ? -1 : 0);
+        }
         expect({ ...after, devices: 0 }).toEqual({ ...before, devices: 0 });
       }),
       { numRuns: RUNS },
     );
-    expect(Object.keys(seen).map(Number)).toEqual(expect.arrayContaining([401]));
+    expect(Object.keys(seen).map(Number)).toEqual(
+      expect.arrayContaining([200, 201, 204, 401, 404, 415, 422]),
+    );
+    expect((await send('GET', '/readyz', {})).status).toBe(200);
+  }, 120_000);
+
+  it('never answers malformed HTTP with a 5xx nor writes a row for it', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const before = await rowCounts();
+    await fc.assert(
+      fc.asyncProperty(rawRequest, async (r) => {
+        const head = [r.head, 'Host: 127.0.0.1', ...r.headers].join('\r\n');
+        const answer = await new Promise<string>((resolve) => {
+          const chunks: Buffer[] = [];
+          const socket = connect(port, '127.0.0.1');
+          // A server still waiting for promised bytes gets the end of the stream instead.
+          socket.setTimeout(2_000, () => socket.destroy());
+          socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+          socket.on('error', () => undefined);
+          socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+          socket.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), r.body]));
+        });
+        for (const status of answer.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)) {
+          expect(Number(status[1])).toBeLessThan(500);
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 4) },
+    );
+    expect(await rowCounts()).toEqual(before);
     expect((await send('GET', '/readyz', {})).status).toBe(200);
   }, 120_000);
 });
