@@ -25,7 +25,7 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
   base.pathname = '/';
   const admin = knex({ client: 'mysql2', connection: base.toString(), pool: { min: 0, max: 1 } });
   try {
-    await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await admin.raw(`CREATE DATABASE \`${name}\``);
   } catch (err) {
     await admin.destroy();
     throw err;

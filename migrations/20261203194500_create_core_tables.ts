@@ -5,7 +5,9 @@ import type { Knex } from 'knex';
  * Tokens can be 4 KiB long, so uniqueness rests on their SHA-256.
  */
 export async function up(db: Knex): Promise<void> {
+  const exact = await exactCollation(db);
   await db.schema.createTable('devices', (table) => {
+    exact(table);
     table.string('id', 36).primary();
     table.string('user_id', 255).notNullable();
     table.text('token').notNullable();
@@ -13,11 +15,12 @@ export async function up(db: Knex): Promise<void> {
     table.string('platform', 8).notNullable();
     table.datetime('created_at', { precision: 3 }).notNullable();
     table.datetime('updated_at', { precision: 3 }).notNullable();
-    // Audiences are read a user at a time, in pages ordered by id.
+    // Audiences are read in pages ordered by user, then device.
     table.index(['user_id', 'id'], 'devices_user_id_id');
   });
 
   await db.schema.createTable('notifications', (table) => {
+    exact(table);
     table.string('id', 36).primary();
     table.string('source', 64).notNullable();
     table.string('webhook_id', 255).notNullable();
@@ -37,6 +40,7 @@ export async function up(db: Knex): Promise<void> {
   });
 
   await db.schema.createTable('delivery_jobs', (table) => {
+    exact(table);
     table.bigIncrements('id').primary();
     table.string('notification_id', 36).notNullable();
     table.string('plugin', 100).notNullable();
@@ -59,4 +63,19 @@ export async function down(db: Knex): Promise<void> {
   await db.schema.dropTable('delivery_jobs');
   await db.schema.dropTable('notifications');
   await db.schema.dropTable('devices');
+}
+
+/**
+ * User ids, sources and webhook ids are compared byte for byte, as SQLite does. MySQL's default
+ * collations ignore case and trailing spaces: "alice" would share the devices of "Alice ", and
+ * two webhook ids differing in case would collide as one.
+ */
+async function exactCollation(db: Knex): Promise<(table: Knex.CreateTableBuilder) => void> {
+  if (db.client.config.client !== 'mysql2') return () => undefined;
+  const [rows] = (await db.raw('SELECT VERSION() AS version')) as [Array<{ version: string }>];
+  const collation = /mariadb/i.test(rows[0].version) ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
+  return (table) => {
+    table.charset('utf8mb4');
+    table.collate(collation);
+  };
 }

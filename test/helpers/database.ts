@@ -58,7 +58,7 @@ async function mysqlDatabase() {
   if (!base) throw new Error('TEST_MYSQL_URL is not set');
   const name = `herald_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = knex({ client: 'mysql2', connection: base, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  await admin.raw(`CREATE DATABASE \`${name}\``);
   const url = new URL(base);
   url.pathname = `/${name}`;
   return {
