@@ -4,7 +4,7 @@ import type { Dispatch } from '../plugins/contract';
 import { isMysql, type Database } from './connection';
 import { isDuplicateKey } from './errors';
 import { jobRow, type JobAudience, type JobDispatch } from './job-queue';
-import type { NotificationStatus } from './notifications-repository';
+import { NotificationsRepository, type NotificationStatus } from './notifications-repository';
 
 /** A validated event, ready to be stored with its jobs. */
 export interface Acceptance {
@@ -39,12 +39,14 @@ export class EventIntake {
   private flushing = 0;
   private readonly maxBatch: number;
   private readonly maxFlushes: number;
+  private readonly notifications: NotificationsRepository;
 
   constructor(
     private readonly db: Database,
     private readonly options: { maxBatch?: number; onAccepted?: () => void } = {},
   ) {
     this.maxBatch = options.maxBatch ?? 256;
+    this.notifications = new NotificationsRepository(db);
     // better-sqlite3 has one connection: a second flush would only queue behind the first.
     this.maxFlushes = isMysql(db) ? 4 : 1;
   }
@@ -118,10 +120,10 @@ export class EventIntake {
       return { outcome: 'accepted', notificationId: id, status: statusOfAcceptance(acceptance) };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      const existing = await this.db('notifications')
-        .select('id', 'status', 'body_hash')
-        .where({ source: acceptance.source, webhook_id: acceptance.webhookId })
-        .first<{ id: string; status: NotificationStatus; body_hash: string } | undefined>();
+      const existing = await this.notifications.findByWebhookId(
+        acceptance.source,
+        acceptance.webhookId,
+      );
       if (!existing) throw err;
       return existing.body_hash === acceptance.bodyHash
         ? { outcome: 'duplicate', notificationId: existing.id, status: existing.status }

@@ -84,15 +84,17 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
       const parsed = parseJson(body);
       const bodyHash = createHash('sha256').update(body).digest('hex');
 
-      const existing = await notifications.findByWebhookId(source, webhookId);
-      if (existing) {
-        if (existing.body_hash !== bodyHash) throw errors.idempotencyConflict();
-        res.status(200).json({ notificationId: existing.id, status: existing.status });
-        return;
-      }
-
       const checked = deps.plugins.validateEvent(parsed);
       if (!checked.ok) {
+        // Idempotency comes before the event (API.md §4): a repeat of a stored webhook is
+        // answered for what was stored, even when this body would not pass. Valid events learn
+        // the same from the intake's unique key, without a lookup of their own.
+        const existing = await notifications.findByWebhookId(source, webhookId);
+        if (existing) {
+          if (existing.body_hash !== bodyHash) throw errors.idempotencyConflict();
+          res.status(200).json({ notificationId: existing.id, status: existing.status });
+          return;
+        }
         if (checked.code === 'unknown_event_type') {
           throw errors.unknownEventType(
             String((parsed as { type: unknown }).type),
