@@ -74,19 +74,31 @@ export class DevicesRepository {
     return deleted > 0;
   }
 
-  /** One page of a user's tokens, in id order, after `afterId` (exclusive). */
+  /**
+   * One page of the devices of several users, in the database's own (user id, device id) order,
+   * after `after` (exclusive). Ordering and comparing in the database keeps the cursor true to
+   * its collation, whatever order the user ids were given in.
+   */
   async tokensPage(
-    userId: string,
-    afterId: string | null,
+    userIds: readonly string[],
+    after: { userId: string; id: string } | null,
     limit: number,
-  ): Promise<Array<{ id: string; token: string }>> {
+  ): Promise<Array<{ id: string; userId: string; token: string }>> {
     const query = this.db<DeviceRow>('devices')
-      .select('id', 'token')
-      .where({ user_id: userId })
+      .select('id', 'user_id', 'token')
+      .whereIn('user_id', userIds)
+      .orderBy('user_id')
       .orderBy('id')
       .limit(limit);
-    if (afterId !== null) query.andWhere('id', '>', afterId);
-    return query;
+    if (after !== null) {
+      query.andWhere((position) =>
+        position
+          .where('user_id', '>', after.userId)
+          .orWhere((same) => same.where('user_id', after.userId).andWhere('id', '>', after.id)),
+      );
+    }
+    const rows = await query;
+    return rows.map((row) => ({ id: row.id, userId: row.user_id, token: row.token }));
   }
 
   /** Removes every device registered with one of these tokens; returns how many went. */

@@ -13,14 +13,19 @@ export interface Page {
 }
 
 /**
- * Where an audience of users (and maybe tokens) resumes: which user, after which of their
- * devices; `token` once the users are done and the named tokens are being sent.
+ * Where an audience of users (and maybe tokens) resumes: the first user id (by position in the
+ * job's list) of the group of users being read, and the last device read of that group;
+ * `token` once the users are done and the named tokens are being sent.
  */
 interface DevicesCursor {
   user: number;
-  afterId: string | null;
+  after: { userId: string; id: string } | null;
   token?: number;
 }
+
+/** Users whose devices one query reads: few enough for a short `IN` list, many enough that
+ * an audience of users with a device or two each still fills a page per query. */
+const USERS_PER_QUERY = 500;
 
 /**
  * Reads a job's audience a page at a time, from its cursor on. User audiences are resolved to
@@ -61,7 +66,7 @@ export async function* readPages(
       }
       const user = new Set(audience.userIds).size;
       yield* tokenPages(tokens, cursor.token ?? 0, pageSize, (token) =>
-        JSON.stringify({ user, afterId: null, token } satisfies DevicesCursor),
+        JSON.stringify({ user, after: null, token } satisfies DevicesCursor),
       );
       return;
     }
@@ -69,7 +74,7 @@ export async function* readPages(
 }
 
 function readCursor(cursor: string | null): DevicesCursor {
-  return cursor ? (JSON.parse(cursor) as DevicesCursor) : { user: 0, afterId: null };
+  return cursor ? (JSON.parse(cursor) as DevicesCursor) : { user: 0, after: null };
 }
 
 function* tokenPages(
@@ -98,18 +103,20 @@ async function* userPages(
 ): AsyncGenerator<Page> {
   // Several users' devices share a page, so a chat to a hundred people is one batch.
   const userIds = [...new Set(given)];
-  let position: DevicesCursor = { user: from.user, afterId: from.afterId };
+  let position: DevicesCursor = { user: from.user, after: from.after };
   let targets: Target[] = [];
   while (position.user < userIds.length) {
+    const group = userIds.slice(position.user, position.user + USERS_PER_QUERY);
     const limit = pageSize - targets.length;
-    const rows = await devices.tokensPage(userIds[position.user], position.afterId, limit);
+    const rows = await devices.tokensPage(group, position.after, limit);
     for (const row of rows) {
       if (!skip.has(row.token)) targets.push({ kind: 'token', token: row.token });
     }
+    const last = rows[rows.length - 1];
     position =
       rows.length < limit
-        ? { user: position.user + 1, afterId: null }
-        : { user: position.user, afterId: rows[rows.length - 1].id };
+        ? { user: position.user + group.length, after: null }
+        : { user: position.user, after: { userId: last.userId, id: last.id } };
     if (targets.length === pageSize) {
       yield { targets, cursorAfter: JSON.stringify(position) };
       targets = [];
