@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Database } from './connection';
+import { GroupCommit, type Pending } from './group-commit';
 import { readTime } from './time';
 
 export type Platform = 'android' | 'ios' | 'web';
@@ -26,38 +27,58 @@ export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+interface Registration {
+  userId: string;
+  token: string;
+  platform: Platform;
+}
+
+export interface RegisterResult {
+  device: Device;
+  created: boolean;
+}
+
 export class DevicesRepository {
-  constructor(private readonly db: Database) {}
+  private readonly registrations: GroupCommit<Registration, RegisterResult>;
+
+  constructor(private readonly db: Database) {
+    this.registrations = new GroupCommit(db, (batch) => this.registerBatch(batch));
+  }
 
   /**
-   * Registers a token for a user in one atomic upsert, so two users racing for the same token
-   * leave one row. A known token keeps its id and moves to the caller: a phone that changed
-   * hands must stop notifying its old owner.
+   * Registers a token for a user. A known token keeps its id and moves to the caller: a phone
+   * that changed hands must stop notifying its old owner. Registrations arriving together share
+   * one upsert, and the unique token hash leaves one row however many users race for a token.
    */
-  async register(
-    userId: string,
-    token: string,
-    platform: Platform,
-  ): Promise<{ device: Device; created: boolean }> {
-    const now = new Date();
-    const id = randomUUID();
-    const hash = tokenHash(token);
-    await this.db('devices')
-      .insert({
-        id,
-        user_id: userId,
-        token,
-        token_hash: hash,
-        platform,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict('token_hash')
-      .merge({ user_id: userId, platform, updated_at: now });
+  register(userId: string, token: string, platform: Platform): Promise<RegisterResult> {
+    return this.registrations.submit({ userId, token, platform });
+  }
 
-    const row = await this.db<DeviceRow>('devices').where({ token_hash: hash }).first();
-    if (!row) throw new Error('device vanished right after its upsert');
-    return { device: toDevice(row), created: row.id === id };
+  private async registerBatch(batch: Array<Pending<Registration, RegisterResult>>): Promise<void> {
+    const now = new Date();
+    const rows = batch.map(({ value }) => ({
+      id: randomUUID(),
+      user_id: value.userId,
+      token: value.token,
+      token_hash: tokenHash(value.token),
+      platform: value.platform,
+      created_at: now,
+      updated_at: now,
+    }));
+    // Rows for one token in one batch apply in order, as if they had come one after another.
+    await this.db('devices')
+      .insert(rows)
+      .onConflict('token_hash')
+      .merge(['user_id', 'platform', 'updated_at']);
+
+    const hashes = [...new Set(rows.map((row) => row.token_hash))];
+    const stored = await this.db<DeviceRow>('devices').whereIn('token_hash', hashes);
+    const byHash = new Map(stored.map((row) => [row.token_hash, row]));
+    batch.forEach((item, i) => {
+      const row = byHash.get(rows[i].token_hash);
+      if (!row) item.reject(new Error('device vanished right after its upsert'));
+      else item.resolve({ device: toDevice(row), created: row.id === rows[i].id });
+    });
   }
 
   async listForUser(userId: string): Promise<Device[]> {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dispatch } from '../plugins/contract';
-import { isMysql, type Database } from './connection';
+import type { Database } from './connection';
 import { isDuplicateKey } from './errors';
+import { GroupCommit, type Pending as CommitItem } from './group-commit';
 import { jobRow, type JobAudience, type JobDispatch } from './job-queue';
 import { NotificationsRepository, type NotificationStatus } from './notifications-repository';
 
@@ -22,51 +23,26 @@ export type IntakeResult =
   | { outcome: 'duplicate'; notificationId: string; status: NotificationStatus }
   | { outcome: 'conflict' };
 
-interface Pending {
-  acceptance: Acceptance;
-  resolve(result: IntakeResult): void;
-  reject(err: unknown): void;
-}
+type Pending = CommitItem<Acceptance, IntakeResult>;
 
 /**
  * Stores accepted events durably: each notification row with its delivery jobs, committed
- * before anyone is told "accepted". Acceptances that arrive while a commit is under way wait
- * for the next one and share it (group commit), so a busy gateway pays one fsync for many
- * events instead of one each.
+ * before anyone is told "accepted", several requests' events in one transaction.
  */
 export class EventIntake {
-  private readonly pending: Pending[] = [];
-  private flushing = 0;
-  private readonly maxBatch: number;
-  private readonly maxFlushes: number;
+  private readonly commits: GroupCommit<Acceptance, IntakeResult>;
   private readonly notifications: NotificationsRepository;
 
   constructor(
     private readonly db: Database,
     private readonly options: { maxBatch?: number; onAccepted?: () => void } = {},
   ) {
-    this.maxBatch = options.maxBatch ?? 256;
+    this.commits = new GroupCommit(db, (batch) => this.commitBatch(batch), options.maxBatch);
     this.notifications = new NotificationsRepository(db);
-    // better-sqlite3 has one connection: a second flush would only queue behind the first.
-    this.maxFlushes = isMysql(db) ? 4 : 1;
   }
 
   accept(acceptance: Acceptance): Promise<IntakeResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ acceptance, resolve, reject });
-      if (this.flushing < this.maxFlushes) void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing += 1;
-    try {
-      while (this.pending.length > 0) {
-        await this.commitBatch(this.pending.splice(0, this.maxBatch));
-      }
-    } finally {
-      this.flushing -= 1;
-    }
+    return this.commits.submit(acceptance);
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
@@ -74,14 +50,14 @@ export class EventIntake {
     const leaders = new Map<string, Pending>();
     const followers: Pending[] = [];
     for (const item of batch) {
-      const key = webhookKey(item.acceptance);
+      const key = webhookKey(item.value);
       if (leaders.has(key)) followers.push(item);
       else leaders.set(key, item);
     }
 
     const results = new Map<Pending, IntakeResult>();
     try {
-      const ids = await this.insertAll([...leaders.values()].map((item) => item.acceptance));
+      const ids = await this.insertAll([...leaders.values()].map((item) => item.value));
       [...leaders.values()].forEach((item, i) =>
         results.set(item, { outcome: 'accepted', notificationId: ids[i], status: statusOf(item) }),
       );
@@ -93,7 +69,7 @@ export class EventIntake {
       // Someone else stored one of these webhook ids first: settle them one at a time.
       for (const item of leaders.values()) {
         try {
-          results.set(item, await this.acceptOne(item.acceptance));
+          results.set(item, await this.acceptOne(item.value));
         } catch (oneErr) {
           item.reject(oneErr);
         }
@@ -102,13 +78,13 @@ export class EventIntake {
 
     for (const [item, result] of results) item.resolve(result);
     for (const item of followers) {
-      const leader = leaders.get(webhookKey(item.acceptance)) as Pending;
+      const leader = leaders.get(webhookKey(item.value)) as Pending;
       const decided = results.get(leader);
       if (decided && decided.outcome !== 'conflict') {
-        item.resolve(answerRepeat(decided, leader.acceptance, item.acceptance));
+        item.resolve(answerRepeat(decided, leader.value, item.value));
       } else {
         // Nothing of ours was stored for this id: compare with whatever is.
-        this.acceptOne(item.acceptance).then(item.resolve, item.reject);
+        this.acceptOne(item.value).then(item.resolve, item.reject);
       }
     }
     if (results.size > 0) this.options.onAccepted?.();
@@ -208,7 +184,7 @@ function statusOfAcceptance(acceptance: Acceptance): NotificationStatus {
 }
 
 function statusOf(item: Pending): NotificationStatus {
-  return statusOfAcceptance(item.acceptance);
+  return statusOfAcceptance(item.value);
 }
 
 function webhookKey(acceptance: Acceptance): string {
