@@ -267,6 +267,7 @@ export class Dispatcher {
     const retryTargets: Target[] = [];
     let retryAfterMs = 0;
     let quotaExceeded = false;
+    let unavailable = false;
 
     outcomes.forEach((outcome, i) => {
       const target = page.targets[i];
@@ -280,6 +281,7 @@ export class Dispatcher {
         retryTargets.push(target);
         retryAfterMs = Math.max(retryAfterMs, outcome.retryAfterMs ?? 0);
         quotaExceeded ||= code === 'QUOTA_EXCEEDED';
+        unavailable ||= code === 'UNAVAILABLE';
         metrics.fcmMessages.inc({ plugin: job.plugin, outcome: 'retry', error_code: code });
         return;
       }
@@ -300,7 +302,7 @@ export class Dispatcher {
 
     let retry: NewJob | undefined;
     if (retryTargets.length > 0) {
-      const delay = retryDelayMs(policy, job.attempt, { retryAfterMs, quotaExceeded });
+      const delay = retryDelayMs(policy, job.attempt, { retryAfterMs, quotaExceeded, unavailable });
       retry = {
         notificationId: job.notificationId,
         plugin: job.plugin,

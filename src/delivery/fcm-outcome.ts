@@ -6,6 +6,8 @@
  * and Google's error message: neither the HTTP response nor its `Retry-After` survive. FCM's own
  * v1 code is recovered from the SDK code (the SDK's mapping is one-to-one for v1 codes), and an
  * INVALID_ARGUMENT is told apart by its message, the only place the bad field still shows.
+ * Without the header, how long to wait after UNAVAILABLE comes from what the SDK has already
+ * waited (SDK_MAX_RETRY_DELAY_MS; the retry policy's unavailableDelayMs in backoff.ts).
  */
 import type { SendResponse } from 'firebase-admin/messaging';
 
@@ -25,13 +27,27 @@ export type FcmOutcomeCode =
 export type SendOutcome =
   | { kind: 'sent'; messageId: string }
   | { kind: 'prune'; errorCode: FcmOutcomeCode }
-  | { kind: 'retry'; errorCode: FcmOutcomeCode; retryAfterMs?: number }
+  | {
+      kind: 'retry';
+      errorCode: FcmOutcomeCode;
+      /**
+       * The server's `Retry-After`, for a sender that can read it. The firebase-admin sender
+       * never sets it (see above); a `MessageSender` given to `buildGateway` may.
+       */
+      retryAfterMs?: number;
+    }
   | { kind: 'fail'; errorCode: FcmOutcomeCode; message: string };
 
 export type FailedOutcome = Exclude<SendOutcome, { kind: 'sent' }>;
 
 /** FCM asks for at least a minute before retrying after QUOTA_EXCEEDED. */
 export const QUOTA_RETRY_AFTER_MS = 60_000;
+
+/**
+ * The longest `Retry-After` firebase-admin waits out by itself before retrying a 503
+ * (`maxDelayInMillis` of its default retry config); a longer one makes it give up at once.
+ */
+export const SDK_MAX_RETRY_DELAY_MS = 60_000;
 
 /** firebase-admin's error codes (without the `messaging/` prefix) → FCM v1's own code. */
 const SDK_TO_FCM: Readonly<Record<string, FcmOutcomeCode>> = {
@@ -130,6 +146,8 @@ export function classifyError(error: unknown): FailedOutcome {
       // The wait (a minute by default) is the retry policy's quotaDelayMs, so it can be tuned.
       return { kind: 'retry', errorCode };
     case 'UNAVAILABLE':
+      // The wait (at least the SDK's own minute) is the retry policy's unavailableDelayMs.
+      return { kind: 'retry', errorCode };
     case 'INTERNAL':
     case 'NETWORK':
       return { kind: 'retry', errorCode };

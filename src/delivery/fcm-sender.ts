@@ -13,10 +13,12 @@
  *   ignore the agent.
  *
  * Retries: the SDK's HTTP client retries a 503 (and ECONNRESET / ETIMEDOUT) up to 4 times on
- * its own, waiting 0 s, 1 s, 2 s, 4 s or the answer's `Retry-After` when that is at most 60 s.
- * The SDK offers no option to turn this off, and it is harmless: it covers short blips and
- * honours Retry-After, which the SDK would otherwise drop. Every other retry decision (429,
- * 500, network errors, a 503 that outlasted the SDK) is the dispatcher's, from the outcome.
+ * its own, waiting 0 s, 1 s, 2 s, 4 s or the answer's `Retry-After` when that is at most 60 s;
+ * a longer `Retry-After` makes it give up at once. The SDK offers no option to turn this off,
+ * and it is harmless: it covers short blips and honours a short Retry-After. Every other retry
+ * decision (429, 500, network errors, a 503 that outlasted the SDK) is the dispatcher's, from
+ * the outcome. The SDK's error keeps no header, so after UNAVAILABLE the dispatcher waits at
+ * least the SDK's 60 s (the retry policy's unavailableDelayMs) rather than the Retry-After.
  */
 import https from 'node:https';
 import net from 'node:net';

@@ -21,12 +21,17 @@ import { UNCHECKED_SEND } from './fixtures/unchecked-data-plugin';
 
 const UNCHECKED_PLUGIN = path.join(__dirname, 'fixtures', 'unchecked-data-plugin.ts');
 
-/** Retries within milliseconds, so that tests see every attempt without waiting. */
+/**
+ * Retries within milliseconds, so that tests see every attempt without waiting. The UNAVAILABLE
+ * floor is cut to match; the QUOTA_EXCEEDED one is not, and the one test that meets it with this
+ * policy makes its retries due at once.
+ */
 const FAST_RETRY: RetryPolicy = {
   maxAttempts: 3,
   baseDelayMs: 10,
   maxDelayMs: 40,
   quotaDelayMs: 60_000,
+  unavailableDelayMs: 10,
 };
 
 function token(name: string): string {
@@ -232,6 +237,50 @@ describe.each(dialects())('dispatcher on %s', (dialect) => {
       expect(row).toMatchObject({ status: 'sending', targeted: 1, sent: 0, failed: 0 });
       expect(t.emulator.stats().refusedByCode).toEqual({ QUOTA_EXCEEDED: 1 });
     });
+
+    it('waits unavailableDelayMs to retry an UNAVAILABLE that outlasted the SDK', async () => {
+      const retry = { ...FAST_RETRY, unavailableDelayMs: 300 };
+      const t = await app({ dispatcher: { retry } });
+      await addDevices(t, 'bob', [token('bob')]);
+      // FCM asks for two minutes, past the SDK's 60 s ceiling: the SDK gives up at once, and the
+      // header is lost on the way to the dispatcher.
+      t.emulator.failToken(token('bob'), 'UNAVAILABLE', { times: 1, retryAfterSeconds: 120 });
+      const retries = recordRetryJobs(t);
+      const before = Date.now();
+
+      const view = await deliver(t, chatEvent('bob'));
+
+      expect(view).toMatchObject({
+        status: 'delivered',
+        counts: { targeted: 1, sent: 1, failed: 0, pruned: 0 },
+      });
+      expect(t.emulator.stats().refusedByCode).toEqual({ UNAVAILABLE: 1 });
+      expect(retries.map((job) => job.attempt)).toEqual([2]);
+      const runAt = retries[0]?.runAt?.getTime() ?? 0;
+      expect(runAt).toBeGreaterThanOrEqual(before + retry.unavailableDelayMs);
+      const [received] = t.emulator.received;
+      expect(received?.token).toBe(token('bob'));
+      expect(received?.receivedAt).toBeGreaterThanOrEqual(runAt);
+    });
+
+    it('schedules the retry after UNAVAILABLE past the SDK at least a minute later', async () => {
+      const t = await app();
+      await addDevices(t, 'bob', [token('bob')]);
+      t.emulator.failToken(token('bob'), 'UNAVAILABLE', { retryAfterSeconds: 120 });
+      const before = Date.now();
+
+      const res = await postWebhook(t, chatEvent('bob'));
+      const [retry] = await waitFor(
+        () => t.db('delivery_jobs').where({ attempt: 2 }),
+        (rows) => rows.length === 1,
+        { what: 'the retry job' },
+      );
+
+      expect(readTime(retry.run_at).getTime()).toBeGreaterThanOrEqual(before + 60_000);
+      const row = await t.db('notifications').where({ id: res.body.notificationId }).first();
+      expect(row).toMatchObject({ status: 'sending', targeted: 1, sent: 0, failed: 0 });
+      expect(t.emulator.stats().refusedByCode).toEqual({ UNAVAILABLE: 1 });
+    });
   });
 
   describe('audiences', () => {
@@ -350,6 +399,18 @@ function recordRetries(t: TestApp): Array<{ attempt: number; tokens: string[] }>
     if (progress.retry && audience?.kind === 'tokens') {
       retries.push({ attempt: progress.retry.attempt ?? 1, tokens: [...audience.tokens].sort() });
     }
+    return record(job, owner, progress);
+  });
+  return retries;
+}
+
+/** Every retry job the dispatcher schedules, as it was handed to the queue. */
+function recordRetryJobs(t: TestApp): NewJob[] {
+  const retries: NewJob[] = [];
+  const queue = t.gateway.queue;
+  const record = queue.recordProgress.bind(queue);
+  jest.spyOn(queue, 'recordProgress').mockImplementation((job: Job, owner, progress) => {
+    if (progress.retry) retries.push(progress.retry);
     return record(job, owner, progress);
   });
   return retries;

@@ -45,7 +45,15 @@ describe.each(dialects())('GET /metrics on %s', (dialect) => {
   it('counts known traffic exactly, by label, once every notification is final', async () => {
     t = await buildTestApp(dialect, {
       workers: true,
-      dispatcher: { retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, quotaDelayMs: 20 } },
+      dispatcher: {
+        retry: {
+          maxAttempts: 2,
+          baseDelayMs: 10,
+          maxDelayMs: 20,
+          quotaDelayMs: 20,
+          unavailableDelayMs: 20,
+        },
+      },
     });
     t.emulator.failToken(token('carol'), 'UNREGISTERED');
     t.emulator.failToken(token('dave'), 'INTERNAL', { times: 1 });
