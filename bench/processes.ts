@@ -138,6 +138,22 @@ export async function startGateway(
   };
 }
 
+/** The bare-handler peer of the ingest figure (bench/bare-ingest.ts), ready once it answers. */
+export async function startBareIngest(
+  databaseUrl: string,
+  secret: string,
+): Promise<Child & { url: string }> {
+  const port = await freePort();
+  const { child, exited, stderr } = launch(
+    'bench/bare-ingest.js',
+    [String(port), databaseUrl, secret],
+    { PATH: process.env.PATH },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/ready`, exited, stderr, 'the bare ingest handler');
+  return { pid: child.pid as number, url, stop: stopper(child, exited) };
+}
+
 /**
  * Runs `dist/bench/<script>` to the end and parses the JSON line it prints last.
  */
