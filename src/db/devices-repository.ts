@@ -42,7 +42,7 @@ export class DevicesRepository {
   private readonly registrations: GroupCommit<Registration, RegisterResult>;
 
   constructor(private readonly db: Database) {
-    this.registrations = new GroupCommit(db, (batch) => this.registerBatch(batch));
+    this.registrations = new GroupCommit((batch) => this.registerBatch(batch));
   }
 
   /**

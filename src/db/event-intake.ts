@@ -37,7 +37,7 @@ export class EventIntake {
     private readonly db: Database,
     private readonly options: { maxBatch?: number; onAccepted?: () => void } = {},
   ) {
-    this.commits = new GroupCommit(db, (batch) => this.commitBatch(batch), options.maxBatch);
+    this.commits = new GroupCommit((batch) => this.commitBatch(batch), options.maxBatch);
     this.notifications = new NotificationsRepository(db);
   }
 

@@ -161,14 +161,14 @@ export class Dispatcher {
 
   private run(job: Job): void {
     const abort = new AbortController();
-    const done = this.process(job, abort.signal).finally(() => {
+    const done = this.process(job, abort).finally(() => {
       this.running.delete(job.id);
       this.wake();
     });
     this.running.set(job.id, { job, abort, done });
   }
 
-  private async process(job: Job, signal: AbortSignal): Promise<void> {
+  private async process(job: Job, abort: AbortController): Promise<void> {
     const log = this.deps.logger.child({
       jobId: job.id,
       notificationId: job.notificationId,
@@ -176,10 +176,12 @@ export class Dispatcher {
       reqId: job.requestId ?? undefined,
       attempt: job.attempt,
     });
+    // A lost lease means another worker holds the job now: stop before the next page, and
+    // leave the job alone (it is not ours to hand back).
     const heartbeat = setInterval(
       () => {
         this.deps.queue.renew(job.id, this.owner).then(
-          (held) => held || log.warn({}, 'lease lost while sending'),
+          (held) => held || abort.abort(new LeaseLostError(job.id)),
           (err: unknown) => log.error({ err }, 'could not renew lease'),
         );
       },
@@ -188,7 +190,7 @@ export class Dispatcher {
     heartbeat.unref();
 
     try {
-      const complete = await this.sendAllPages(job, signal, log);
+      const complete = await this.sendAllPages(job, abort.signal, log);
       if (!complete) {
         await this.deps.queue.release(job.id, this.owner);
         log.info({}, 'job handed back to the queue');
@@ -210,20 +212,29 @@ export class Dispatcher {
     }
   }
 
-  /** Sends every page of the job; false when stopped before the end. */
+  /**
+   * Sends every page of the job; false when stopped before the end. Throws `LeaseLostError`
+   * when another worker took the job, after the pages already sent have settled.
+   */
   private async sendAllPages(job: Job, signal: AbortSignal, log: Logger): Promise<boolean> {
     let settled: Promise<void> = Promise.resolve();
     let failure: unknown;
     let unsettled = 0;
     const pagesInFlight = Math.max(1, Math.min(4, this.options.batchesInFlight));
     const waiters: Array<() => void> = [];
+    const stopped = () => signal.aborted || failure !== undefined;
 
     for await (const page of readPages(job, this.deps.devices, this.options.pageSize)) {
-      if (signal.aborted || failure !== undefined) break;
+      if (stopped()) break;
       while (unsettled >= pagesInFlight) await new Promise<void>((r) => waiters.push(r));
+      await this.sendSlots.acquire();
+      // Asked again after the waits: the job may have been stopped or lost meanwhile.
+      if (stopped()) {
+        this.sendSlots.release();
+        break;
+      }
 
       unsettled += 1;
-      await this.sendSlots.acquire();
       const outcomes = this.sendPage(job, page).finally(() => this.sendSlots.release());
       settled = settled
         .then(async () => {
@@ -240,6 +251,7 @@ export class Dispatcher {
     }
     await settled;
     if (failure !== undefined) throw failure;
+    if (signal.reason instanceof LeaseLostError) throw signal.reason;
     return !signal.aborted;
   }
 

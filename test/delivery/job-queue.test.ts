@@ -117,6 +117,44 @@ describe.each(dialects())('delivery job queue on %s', (dialect) => {
     expect(await queue.finish(again, 'other-worker')).toBe('delivered');
   });
 
+  it('starts no page once its heartbeat finds the lease taken, and leaves the job', async () => {
+    const dispatcher = { pageSize: 5, batchesInFlight: 2 };
+    const t = await app({ workers: false, leaseMs: 400, dispatcher });
+    const all = Array.from({ length: 40 }, (_, i) => token(`t${i}`));
+    const id = await accept(t, directEvent({ tokens: all }));
+    t.emulator.setLatency(800);
+    const queue = t.gateway.queue;
+    const renew = queue.renew.bind(queue);
+    let sentWhenLost: number | undefined;
+    jest.spyOn(queue, 'renew').mockImplementation(async (jobId, owner) => {
+      const held = await renew(jobId, owner);
+      if (!held) sentWhenLost ??= t.emulator.received.length;
+      return held;
+    });
+
+    t.gateway.dispatcher.start();
+    // Two pages are with FCM, which answers slowly, when another worker takes the job over.
+    await waitFor(
+      () => t.emulator.received.length,
+      (n) => n >= 10,
+      { what: 'two pages in flight' },
+    );
+    await t.db('delivery_jobs')
+      .where({ notification_id: id })
+      .update({ lease_owner: 'someone-else', lease_expires_at: new Date(Date.now() + 60_000) });
+    await waitFor(
+      () => t.gateway.dispatcher.activeJobs,
+      (n) => n === 0,
+      { what: 'the worker to drop the job' },
+    );
+
+    // Only the two pages already in flight reached FCM; the other 30 tokens were never sent.
+    expect(sentWhenLost).toBe(10);
+    expect(t.emulator.received.length).toBe(10);
+    const row = await t.db('delivery_jobs').where({ notification_id: id }).first();
+    expect(row).toMatchObject({ state: 'leased', lease_owner: 'someone-else' });
+  });
+
   it('never gives one job to two workers claiming at once', async () => {
     const t = await app({ workers: false });
     for (let i = 0; i < 30; i += 1) await accept(t, directEvent({ tokens: [token(`t${i}`)] }));

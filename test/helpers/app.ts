@@ -36,6 +36,11 @@ export interface TestAppOptions {
   emulator?: FcmEmulator;
   /** A logger to read the lines of (default: Herald's own, at LOG_LEVEL or silent). */
   logger?: Logger;
+  /**
+   * A database to use instead of a fresh one: close then calls its `drop`. Pass
+   * `connectAgain(other.database)` to run a second gateway on another app's database.
+   */
+  database?: TestDatabase;
 }
 
 /**
@@ -46,7 +51,7 @@ export async function buildTestApp(
   dialect: Dialect,
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase(dialect);
+  const database = options.database ?? (await createTestDatabase(dialect));
   const emulator = options.emulator ?? (await startEmulator({ port: 0 }));
   const webhookSecret = newWebhookSecret();
   const config = loadConfig({

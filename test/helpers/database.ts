@@ -43,6 +43,15 @@ export async function createTestDatabase(
   };
 }
 
+/**
+ * A second, independent connection to a database another test opened, as a second gateway
+ * process would have. Its `drop` closes only this connection; the database stays its owner's.
+ */
+export function connectAgain(database: TestDatabase): TestDatabase {
+  const db = openDatabase(database.config);
+  return { ...database, db, drop: () => db.destroy() };
+}
+
 function sqliteDatabase() {
   const dir = mkdtempSync(join(tmpdir(), 'herald-test-'));
   const filename = join(dir, 'herald.sqlite');

@@ -42,7 +42,7 @@ const eventText = fc
       type: fc.oneof(fc.constantFrom(...KNOWN_TYPES), fc.string({ unit: 'binary', maxLength: 40 })),
       timestamp: fc.oneof(
         fc.string({ maxLength: 30 }),
-        fc.date().map((d) => d.toISOString()),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
       ),
       data: fc.oneof(
         fc.jsonValue({ maxDepth: 3 }),
