@@ -14,7 +14,11 @@ const DIST = join(__dirname, '..');
 
 export interface Child {
   readonly pid: number;
-  /** Asks the process to stop (SIGTERM), then kills it if it has not gone after `graceMs`. */
+  /**
+   * Asks the process to stop (SIGTERM), then kills it if it has not gone after `graceMs`: long
+   * enough for the gateway's own bound (its grace, then a send in flight timing out), so that
+   * `--cpu-prof` gets to write its profile.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -47,7 +51,7 @@ function launch(script: string, args: string[], env: NodeJS.ProcessEnv, node: st
 }
 
 function stopper(child: ChildProcess, exited: Promise<unknown>) {
-  return async (graceMs = 20_000) => {
+  return async (graceMs = 45_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

@@ -42,6 +42,13 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   retry: DEFAULT_RETRY_POLICY,
 };
 
+/**
+ * How long a stop waits, after the grace, for pages already with FCM. A page of 500 messages
+ * through a slow FCM takes seconds; one that FCM never answers would take the SDK's timeouts
+ * and retries, minutes.
+ */
+const ABANDON_AFTER_MS = 10_000;
+
 interface Running {
   job: Job;
   abort: AbortController;
@@ -101,23 +108,24 @@ export class Dispatcher {
 
   /**
    * Stops claiming, lets running jobs finish for up to `graceMs`, then stops the rest between
-   * pages and hands their jobs back to the queue so another process takes them at once.
+   * pages and hands their jobs back to the queue so another process takes them at once. A page
+   * that FCM does not answer would hold the stop for the SDK's timeouts and retries (minutes):
+   * after `abandonMs` more, such jobs are handed back with their page still in flight, and the
+   * next worker may send that page again (at-least-once, API.md §7).
    */
-  async stop(graceMs = 10_000): Promise<void> {
+  async stop(graceMs = 10_000, abandonMs = ABANDON_AFTER_MS): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.reaper);
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
-    let timeout: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => {
-      timeout = setTimeout(() => resolve('timeout'), graceMs);
-    });
-    const outcome = await Promise.race([all().then(() => 'done' as const), graceOver]);
-    clearTimeout(timeout);
-    if (outcome === 'timeout') {
-      for (const running of this.running.values()) running.abort.abort();
-      await all();
-    }
+    if (await settlesWithin(all(), graceMs)) return;
+
+    for (const running of this.running.values()) running.abort.abort();
+    if (await settlesWithin(all(), abandonMs)) return;
+
+    const stuck = [...this.running.values()];
+    this.deps.logger.warn({ jobs: stuck.length }, 'FCM did not answer in time; handing jobs back');
+    await Promise.allSettled(stuck.map(({ job }) => this.deps.queue.release(job.id, this.owner)));
   }
 
   get activeJobs(): number {
@@ -359,5 +367,18 @@ function withTarget(template: MessageTemplate, target: Target): Message {
       return { ...template, topic: target.topic };
     case 'condition':
       return { ...template, condition: target.condition };
+  }
+}
+
+/** Whether `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

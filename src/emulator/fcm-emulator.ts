@@ -137,10 +137,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<FcmE
     return latency.minMs + latencyRandom() * (latency.maxMs - latency.minMs);
   }
 
+  // Answers held back by latency; close() drops them, so no timer outlives the emulator.
+  const delayed = new Set<NodeJS.Timeout>();
+
   function answer(reply: () => void): void {
     const ms = delayMs();
     if (ms > 0) {
-      setTimeout(reply, ms);
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        reply();
+      }, ms);
+      delayed.add(timer);
     } else {
       reply();
     }
@@ -374,6 +381,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<FcmE
     reset: state.reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const timer of delayed) clearTimeout(timer);
+        delayed.clear();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

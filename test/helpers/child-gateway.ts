@@ -18,6 +18,8 @@ export interface ChildGateway {
   exited: Promise<ChildExit>;
   /** The process's last lines of output, for a failing test's message. */
   output(): string;
+  /** The first lines the process wrote to one stream (up to FIRST_LINES of them). */
+  firstLines(stream: 'stdout' | 'stderr'): string[];
   /** Sends a signal and waits for the process to go. */
   stop(signal: NodeJS.Signals): Promise<ChildExit>;
 }
@@ -29,9 +31,17 @@ export interface ChildGatewayOptions {
   env: Record<string, string>;
   /** How long the process may take to answer 200 on /readyz. */
   readyTimeoutMs?: number;
+  /** The process's working directory; the repository root by default. */
+  cwd?: string;
+  /**
+   * Run with `env`, PATH and PORT only, leaving out the test defaults (NODE_ENV, HOST,
+   * LOG_LEVEL), as `npm start` runs in a shell that sets nothing.
+   */
+  bareEnv?: boolean;
 }
 
 const OUTPUT_LINES = 200;
+const FIRST_LINES = 50;
 const children = new Set<ChildProcess>();
 
 // A test run that dies without its afterAll must not leave gateways behind.
@@ -87,27 +97,26 @@ export async function killAllChildren(): Promise<void> {
 
 function launch(options: ChildGatewayOptions, port: number): ChildGateway {
   const name = options.name ?? 'gateway';
+  const defaults = options.bareEnv
+    ? {}
+    : { NODE_ENV: 'test', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   const child = spawn(process.execPath, [MAIN_JS], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      ...options.env,
-      PORT: String(port),
-    },
+    cwd: options.cwd ?? ROOT,
+    env: { PATH: process.env.PATH ?? '', ...defaults, ...options.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
 
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  const first = { stdout: [] as string[], stderr: [] as string[] };
+  const keep = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+    const received = chunk.toString('utf8').split('\n').filter(Boolean);
+    lines.push(...received);
     if (lines.length > OUTPUT_LINES) lines.splice(0, lines.length - OUTPUT_LINES);
+    first[stream].push(...received.slice(0, FIRST_LINES - first[stream].length));
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout?.on('data', keep('stdout'));
+  child.stderr?.on('data', keep('stderr'));
 
   const exited = new Promise<ChildExit>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -124,6 +133,7 @@ function launch(options: ChildGatewayOptions, port: number): ChildGateway {
     url: `http://127.0.0.1:${port}`,
     exited,
     output: () => `--- last output of ${name} (pid ${String(child.pid)}) ---\n${lines.join('\n')}`,
+    firstLines: (stream) => [...first[stream]],
     async stop(signal) {
       if (!stopped()) child.kill(signal);
       return exited;

@@ -129,4 +129,43 @@ describeWithMysql('a gateway process stopped with SIGTERM while delivering', () 
     expect([...statuses.values()].filter((n) => n.status !== 'delivered')).toEqual([]);
     expect((await second.stop('SIGTERM')).code).toBe(0);
   }, 150_000);
+
+  it('hands back jobs whose sends FCM never answers, and still exits 0 within its bound', async () => {
+    const events = makeEvents(6);
+    const env = gatewayEnv(secret, {
+      DATABASE_URL: database.url,
+      FCM_EMULATOR_HOST: fcm.emulator.host,
+      HERALD_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    });
+    // Longer than firebase-admin's 15 s timeout and its retries: only the gateway's bound helps.
+    fcm.emulator.setLatency(120_000);
+    const first = await startChildGateway({ name: 'hung-fcm', env });
+    try {
+      for (const event of events) expect((await client.send(first.url, event)).status).toBe(202);
+      await waitFor(
+        'every job to be leased',
+        async () => (await jobsSnapshot(database.db)).leased.length === events.length,
+        30_000,
+        20,
+      );
+
+      const stopping = Date.now();
+      const exit = await first.stop('SIGTERM');
+      const stopMs = Date.now() - stopping;
+      const afterExit = await jobsSnapshot(database.db);
+
+      expect(exit).toEqual({ code: 0, signal: null });
+      // The grace, then the dispatcher's 10 s for pages with FCM, and some room for the rest.
+      expect(stopMs).toBeLessThan(GRACE_MS + 10_000 + 5_000);
+      expect(afterExit.leased).toEqual([]);
+      expect(afterExit.total).toBe(events.length);
+    } finally {
+      fcm.emulator.setLatency(0);
+    }
+
+    const second = await startChildGateway({ name: 'after-hung-fcm', env });
+    const tokens = events.map((event) => event.token);
+    await waitFor('every message to be delivered', () => fcm.delivered(tokens) === 6, 30_000);
+    expect((await second.stop('SIGTERM')).code).toBe(0);
+  }, 90_000);
 });
