@@ -32,12 +32,14 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  // The busiest routers first: a request walks the mounts in order, and the operations and
+  // OpenAPI routers, mounted at the root, would otherwise be entered by every webhook.
   const mounts = [
-    ['', createOperationsRouter({ ...deps, metricsToken: deps.config.metricsToken })],
-    ['', createOpenApiRouter()],
     ['/v1/webhooks', createWebhooksRouter(deps)],
     ['/v1/devices', createDevicesRouter(deps)],
     ['/v1/notifications', createNotificationsRouter(deps)],
+    ['', createOperationsRouter({ ...deps, metricsToken: deps.config.metricsToken })],
+    ['', createOpenApiRouter()],
   ] as const;
 
   app.use(requestLogging(deps.logger));

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
 import type { DatabaseConfig } from '../config';
+import { settlesWithin } from './deadline';
 import { migrationSource } from './migration-source';
 
 export type Database = Knex;
@@ -110,11 +111,16 @@ async function runMigrations(db: Database): Promise<string[]> {
   return applied;
 }
 
-/** True when the database answers and no migration is pending. */
-export async function isReady(db: Database): Promise<boolean> {
+/** Probes come every few seconds; one that waits longer than this has its answer. */
+const READY_DEADLINE_MS = 2_000;
+
+/** True when the database answers (within the deadline) and no migration is pending. */
+export async function isReady(db: Database, deadlineMs = READY_DEADLINE_MS): Promise<boolean> {
+  const pending = db.migrate.list().then(([, waiting]: [unknown[], unknown[]]) => waiting);
   try {
-    const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
-    return pending.length === 0;
+    // A database that does not answer within the deadline is not ready.
+    if (!(await settlesWithin(pending, deadlineMs))) return false;
+    return (await pending).length === 0;
   } catch {
     return false;
   }

@@ -28,12 +28,13 @@ const UNAVAILABLE_MESSAGE = new RegExp(
 /**
  * Whether an error means "the database is not answering now" rather than a bug. Duck-typed:
  * socket errors are made by Node itself, outside any vm realm (a test runner's), where they are
- * no `instanceof Error`. "Unable to acquire a connection" is knex once its pool was destroyed.
+ * no `instanceof Error`. "Unable to acquire a connection" is knex once its pool was destroyed;
+ * a `DatabaseTimeoutError` is a wait that Herald itself cut short (./deadline.ts).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const { name, code, message } = err as { name?: unknown; code?: unknown; message?: unknown };
-  if (name === 'KnexTimeoutError') return true;
+  if (name === 'KnexTimeoutError' || name === 'DatabaseTimeoutError') return true;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
 }

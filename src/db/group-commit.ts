@@ -1,9 +1,14 @@
+import { DatabaseTimeoutError, settlesWithin } from './deadline';
+
 /** One caller's share of a batch: its value, and how to answer it. */
 export interface Pending<In, Out> {
   value: In;
   resolve(result: Out): void;
   reject(err: unknown): void;
 }
+
+/** How long a batch may take to commit before its callers hear that the database is away. */
+export const COMMIT_DEADLINE_MS = 5_000;
 
 /**
  * Writes that arrive while a commit is under way wait for the next one and share it, so a busy
@@ -21,6 +26,7 @@ export class GroupCommit<In, Out> {
   constructor(
     private readonly commit: (batch: Array<Pending<In, Out>>) => Promise<void>,
     private readonly maxBatch = 256,
+    private readonly deadlineMs = COMMIT_DEADLINE_MS,
   ) {}
 
   submit(value: In): Promise<Out> {
@@ -36,9 +42,16 @@ export class GroupCommit<In, Out> {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, this.maxBatch);
         // A promise settles once: rejecting the items already answered does nothing.
-        await this.commit(batch).catch((err: unknown) => {
+        const committed = this.commit(batch).catch((err: unknown) => {
           for (const item of batch) item.reject(err);
         });
+        // A commit the database never answers must not hold every later write behind it: its
+        // items are told "unavailable" and the next batch goes on, on another connection. If
+        // the late commit lands after all, a sender's retry finds the stored event (200).
+        if (!(await settlesWithin(committed, this.deadlineMs))) {
+          const late = new DatabaseTimeoutError('a commit', this.deadlineMs);
+          for (const item of batch) item.reject(late);
+        }
       }
     } finally {
       this.flushing = false;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Message } from 'firebase-admin/messaging';
+import { settlesWithin } from '../db/deadline';
 import type { DevicesRepository } from '../db/devices-repository';
 import {
   LeaseLostError,
@@ -367,18 +368,5 @@ function withTarget(template: MessageTemplate, target: Target): Message {
       return { ...template, topic: target.topic };
     case 'condition':
       return { ...template, condition: target.condition };
-  }
-}
-
-/** Whether `promise` settled within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,3 +1,4 @@
+import { COMMIT_DEADLINE_MS } from '../../src/db/group-commit';
 import { ensureBuilt } from '../helpers/build-once';
 import { killAllChildren, startChildGateway, type ChildGateway } from '../helpers/child-gateway';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
@@ -22,6 +23,8 @@ import {
 } from './webhook-client';
 
 const OUTAGE_MS = 10_000;
+/** Long enough for the stuck commits to reach their deadlines and the pool to fill. */
+const BLACKHOLE_MS = 8_000;
 const LEASE_MS = 3000;
 
 interface Sent {
@@ -46,8 +49,10 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
     proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 3306) });
     fcm = await startCountingEmulator({ minMs: 1, maxMs: 5 });
     client = new WebhookClient(secret);
+  }, 200_000);
 
-    // The gateway reaches MariaDB only through the proxy; the test checks it directly.
+  // The gateway reaches MariaDB only through the proxy; the test checks it directly.
+  beforeEach(async () => {
     const viaProxy = new URL(database.url);
     viaProxy.host = proxy.host;
     gateway = await startChildGateway({
@@ -57,7 +62,7 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
         HERALD_LEASE_MS: String(LEASE_MS),
       }),
     });
-  }, 200_000);
+  }, 60_000);
 
   afterAll(async () => {
     await killAllChildren();
@@ -188,5 +193,82 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
     );
     const exit = await gateway.stop('SIGTERM');
     expect(exit.code).toBe(0);
+  }, 150_000);
+
+  it('answers 503 within its deadlines when the database stops answering without closing', async () => {
+    const [during, after] = [makeEvents(400), makeEvents(50)];
+    proxy.cut('blackhole');
+    const cutEnds = Date.now() + BLACKHOLE_MS;
+    const sentDuring: Sent[] = [];
+    const readiness: Array<{ at: number; ready?: number; ms: number }> = [];
+    let next = 0;
+    const senders = Array.from({ length: 8 }, async () => {
+      while (Date.now() < cutEnds && next < during.length) {
+        const event = during[next];
+        next += 1;
+        sentDuring.push(await send(event));
+      }
+    });
+    const prober = (async () => {
+      while (Date.now() < cutEnds) {
+        const at = Date.now();
+        const ready = await client.get(`${gateway.url}/readyz`).then(
+          (a) => a.status,
+          () => undefined,
+        );
+        readiness.push({ at: at - (cutEnds - BLACKHOLE_MS), ready, ms: Date.now() - at });
+        await sleep(250);
+      }
+    })();
+    await Promise.all([...senders, prober]);
+    proxy.restore();
+
+    // Every answer came, and came bounded: a commit's deadline, behind at most one other.
+    expect(sentDuring.filter((s) => s.error !== undefined)).toEqual([]);
+    const unavailable = sentDuring.filter((s) => s.answer?.status === 503);
+    expect(unavailable.length).toBeGreaterThan(0);
+    expect(sentDuring.filter((s) => ![202, 503].includes(s.answer?.status ?? 0))).toEqual([]);
+    expect(Math.max(...sentDuring.map((s) => s.ms))).toBeLessThan(2 * COMMIT_DEADLINE_MS + 2_000);
+    for (const { answer } of unavailable) {
+      expect(answer?.headers['retry-after']).toMatch(/^\d+$/);
+    }
+    expect(readiness.filter((p) => p.at > 500 && p.ready !== 503)).toEqual([]);
+    expect(Math.max(...readiness.map((p) => p.ms))).toBeLessThan(4_000);
+
+    await waitFor(
+      'the gateway to be ready again',
+      async () => (await client.get(`${gateway.url}/readyz`)).status === 200,
+      30_000,
+    );
+    const refused = unavailable.map((s) => s.event);
+    const resent = await sendAll(refused, 16);
+    const sentAfter = await sendAll(after, 16);
+    expect(resent.filter((s) => ![200, 202].includes(s.answer?.status ?? 0))).toEqual([]);
+    expect(sentAfter.map((s) => s.answer?.status)).toEqual(after.map(() => 202));
+
+    // Nothing answered 202 that was not committed, and every event is delivered once it is.
+    const stored = await notificationsByWebhookId(database.db);
+    const accepted = [...sentDuring, ...resent, ...sentAfter].filter(
+      (s) => s.answer?.status === 202,
+    );
+    const missing = accepted.filter((s) => {
+      const { notificationId } = JSON.parse(s.answer?.body ?? '{}') as { notificationId?: string };
+      return stored.get(s.event.id)?.id !== notificationId;
+    });
+    expect(missing.map((s) => s.event.id)).toEqual([]);
+    const everyEvent = [...sentDuring.map((s) => s.event), ...after];
+    await waitFor(
+      'every event to be delivered',
+      () => fcm.delivered(everyEvent.map((e) => e.token)) === everyEvent.length,
+      60_000,
+      200,
+    );
+
+    console.info(
+      `blackhole: ${sentDuring.length} webhooks during the cut, ${unavailable.length} answered ` +
+        `503 (slowest ${Math.max(...sentDuring.map((s) => s.ms))} ms); readiness probes ` +
+        `answered within ${Math.max(...readiness.map((p) => p.ms))} ms`,
+    );
+    expect((await gateway.stop('SIGTERM')).code).toBe(0);
   }, 150_000);
 });
