@@ -121,12 +121,6 @@ export class DevicesRepository {
     const rows = await query;
     return rows.map((row) => ({ id: row.id, userId: row.user_id, token: row.token }));
   }
-
-  /** Removes every device registered with one of these tokens; returns how many went. */
-  async pruneTokens(tokens: readonly string[]): Promise<number> {
-    if (tokens.length === 0) return 0;
-    return this.db('devices').whereIn('token_hash', tokens.map(tokenHash)).delete();
-  }
 }
 
 function toDevice(row: DeviceRow): Device {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Audience, MessageTemplate } from '../plugins/contract';
 import { isMysql, type Database } from './connection';
+import { tokenHash } from './devices-repository';
 import {
   finalStatus,
   type NotificationRow,
@@ -158,13 +159,15 @@ export class JobQueue {
 
   /**
    * Records one settled page in one transaction: the notification's counts, the job's new
-   * cursor and the retry job for its retryable tokens. Refused with `LeaseLostError` when the
-   * job is no longer this owner's, so a worker that lost its lease changes nothing.
+   * cursor, the retry job for its retryable tokens, and the removal of every device whose token
+   * FCM declared dead (so `pruned` counts exactly the devices removed). Refused with
+   * `LeaseLostError` when the job is no longer this owner's, so a worker that lost its lease
+   * changes nothing.
    */
   async recordProgress(
     job: Job,
     owner: string,
-    progress: Progress & { cursor: string | null; retry?: NewJob },
+    progress: Progress & { cursor: string | null; retry?: NewJob; deadTokens?: string[] },
   ): Promise<void> {
     await this.transaction(async (trx) => {
       const held = await trx('delivery_jobs')
@@ -172,6 +175,8 @@ export class JobQueue {
         .update({ cursor: progress.cursor, lease_expires_at: this.leaseEnd() });
       if (held === 0) throw new LeaseLostError(job.id);
 
+      const dead = progress.deadTokens ?? [];
+      if (dead.length > 0) await trx('devices').whereIn('token_hash', dead.map(tokenHash)).delete();
       if (progress.retry) await trx('delivery_jobs').insert(jobRow(progress.retry, new Date()));
       await addProgress(trx, job.notificationId, progress);
     });

@@ -275,7 +275,7 @@ export class Dispatcher {
   }
 
   private async settlePage(job: Job, page: Page, outcomes: SendOutcome[], log: Logger) {
-    const { metrics, devices, queue } = this.deps;
+    const { metrics, queue } = this.deps;
     const policy = this.options.retry;
     const lastAttempt = job.attempt >= policy.maxAttempts;
     const progress: Progress = {
@@ -316,11 +316,6 @@ export class Dispatcher {
       progress.lastError = `${code}: ${failureReason(outcome, job.attempt)}`;
     });
 
-    if (dead.size > 0) {
-      await devices.pruneTokens([...dead.keys()]);
-      for (const reason of dead.values()) metrics.tokensPruned.inc({ reason });
-    }
-
     let retry: NewJob | undefined;
     if (retryTargets.length > 0) {
       const delay = retryDelayMs(policy, job.attempt, { retryAfterMs, quotaExceeded, unavailable });
@@ -334,7 +329,13 @@ export class Dispatcher {
       };
       log.info({ messages: retryTargets.length, delayMs: delay }, 'retry scheduled');
     }
-    await queue.recordProgress(job, this.owner, { ...progress, cursor: page.cursorAfter, retry });
+    await queue.recordProgress(job, this.owner, {
+      ...progress,
+      cursor: page.cursorAfter,
+      retry,
+      deadTokens: [...dead.keys()],
+    });
+    for (const reason of dead.values()) metrics.tokensPruned.inc({ reason });
   }
 }
 

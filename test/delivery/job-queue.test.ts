@@ -117,6 +117,30 @@ describe.each(dialects())('delivery job queue on %s', (dialect) => {
     expect(await queue.finish(again, 'other-worker')).toBe('delivered');
   });
 
+  it('prunes dead tokens with the progress that counts them, and not for a lost lease', async () => {
+    const t = await app({ workers: false, leaseMs: 50 });
+    await addDevices(t, 'ann', [token('dead')]);
+    await accept(t, directEvent({ userIds: ['ann'] }));
+    const queue = new JobQueue(t.db, 50);
+    const [job] = await queue.claim('slow-worker', 1);
+    await waitFor(
+      () => queue.reap(),
+      (returned) => returned === 1,
+      { what: 'the lease to run out' },
+    );
+    const [again] = await queue.claim('other-worker', 1);
+    const progress = { targeted: 1, sent: 0, failed: 0, pruned: 1, cursor: 'done' };
+    const deadTokens = [token('dead')];
+
+    await expect(
+      queue.recordProgress(job, 'slow-worker', { ...progress, deadTokens }),
+    ).rejects.toThrow(/lost the lease/);
+    expect(await t.db('devices').where({ user_id: 'ann' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    await queue.recordProgress(again, 'other-worker', { ...progress, deadTokens });
+    expect(await t.db('devices').where({ user_id: 'ann' }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await t.db('notifications').first('pruned')).toEqual({ pruned: 1 });
+  });
+
   it('starts no page once its heartbeat finds the lease taken, and leaves the job', async () => {
     const dispatcher = { pageSize: 5, batchesInFlight: 2 };
     const t = await app({ workers: false, leaseMs: 400, dispatcher });
@@ -139,7 +163,8 @@ describe.each(dialects())('delivery job queue on %s', (dialect) => {
       (n) => n >= 10,
       { what: 'two pages in flight' },
     );
-    await t.db('delivery_jobs')
+    await t
+      .db('delivery_jobs')
       .where({ notification_id: id })
       .update({ lease_owner: 'someone-else', lease_expires_at: new Date(Date.now() + 60_000) });
     await waitFor(
