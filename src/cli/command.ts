@@ -36,6 +36,19 @@ export const EXIT_USAGE = 2;
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /**
+ * What util.parseArgs returns for a command's options, named here because its own name for them
+ * is not exported by node:util, and the build's declaration files must write the type out.
+ */
+type ParsedOptions<T extends Options> = ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    options: T & { help: { type: 'boolean'; short: string } };
+    allowPositionals: boolean;
+    strict: true;
+  }>
+>;
+
+/**
  * util.parseArgs in strict mode, with its errors turned into short `UsageError`s. `--help` is
  * added to every command's options.
  */
@@ -43,7 +56,7 @@ export function parseOptions<T extends Options>(
   args: string[],
   options: T,
   allowPositionals = false,
-) {
+): ParsedOptions<T> {
   try {
     return parseArgs({
       args,

@@ -94,18 +94,23 @@ describe.each(dialects())('delivery job queue on %s', (dialect) => {
     expect(receivedTokens(t).sort()).toEqual(all.slice(2));
   });
 
-  it('refuses progress and finish from a worker that lost its lease', async () => {
-    const t = await app({ workers: false, leaseMs: 50 });
-    await accept(t, directEvent({ tokens: [token('a')] }));
+  /** The event's one job, claimed by `slow-worker`, whose lease ran out, then `other-worker`. */
+  async function leaseTakenOver(t: TestApp, event: object) {
+    await accept(t, event);
     const queue = new JobQueue(t.db, 50);
     const [job] = await queue.claim('slow-worker', 1);
-
     await waitFor(
       () => queue.reap(),
       (returned) => returned === 1,
       { what: 'the lease to run out' },
     );
     const [again] = await queue.claim('other-worker', 1);
+    return { queue, job, again };
+  }
+
+  it('refuses progress and finish from a worker that lost its lease', async () => {
+    const t = await app({ workers: false, leaseMs: 50 });
+    const { queue, job, again } = await leaseTakenOver(t, directEvent({ tokens: [token('a')] }));
     const progress = { targeted: 1, sent: 1, failed: 0, pruned: 0, cursor: '1' };
 
     expect(again.id).toBe(job.id);
@@ -120,15 +125,7 @@ describe.each(dialects())('delivery job queue on %s', (dialect) => {
   it('prunes dead tokens with the progress that counts them, and not for a lost lease', async () => {
     const t = await app({ workers: false, leaseMs: 50 });
     await addDevices(t, 'ann', [token('dead')]);
-    await accept(t, directEvent({ userIds: ['ann'] }));
-    const queue = new JobQueue(t.db, 50);
-    const [job] = await queue.claim('slow-worker', 1);
-    await waitFor(
-      () => queue.reap(),
-      (returned) => returned === 1,
-      { what: 'the lease to run out' },
-    );
-    const [again] = await queue.claim('other-worker', 1);
+    const { queue, job, again } = await leaseTakenOver(t, directEvent({ userIds: ['ann'] }));
     const progress = { targeted: 1, sent: 0, failed: 0, pruned: 1, cursor: 'done' };
     const deadTokens = [token('dead')];
 

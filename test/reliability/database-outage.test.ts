@@ -90,6 +90,21 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
     return results;
   }
 
+  /** Sends events in `lanes` parallel lanes until `until` (or the events) run out. */
+  function sendUntil(events: TestEvent[], until: number, lanes: number, pauseMs = 0) {
+    const results: Sent[] = [];
+    let next = 0;
+    const senders = Array.from({ length: lanes }, async () => {
+      while (Date.now() < until && next < events.length) {
+        const event = events[next];
+        next += 1;
+        results.push(await send(event));
+        if (pauseMs > 0) await sleep(pauseMs);
+      }
+    });
+    return { results, done: Promise.all(senders) };
+  }
+
   it('answers 503 while it lasts, stays up, and delivers every event once the link is back', async () => {
     const [before, during, after] = [makeEvents(200), makeEvents(2000), makeEvents(200)];
     const sentBefore = await sendAll(before, 16);
@@ -97,17 +112,9 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
 
     proxy.cut('reset');
     const cutEnds = Date.now() + OUTAGE_MS;
-    const sentDuring: Sent[] = [];
+    const senders = sendUntil(during, cutEnds, 4, 10);
+    const sentDuring = senders.results;
     const probes: Array<{ at: number; ready?: number; healthy?: number }> = [];
-    let next = 0;
-    const senders = Array.from({ length: 4 }, async () => {
-      while (Date.now() < cutEnds && next < during.length) {
-        const event = during[next];
-        next += 1;
-        sentDuring.push(await send(event));
-        await sleep(10);
-      }
-    });
     const prober = (async () => {
       while (Date.now() < cutEnds) {
         const at = Date.now();
@@ -125,7 +132,7 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
         await sleep(250);
       }
     })();
-    await Promise.all([...senders, prober]);
+    await Promise.all([senders.done, prober]);
     proxy.restore();
 
     await waitFor(
@@ -199,16 +206,9 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
     const [during, after] = [makeEvents(400), makeEvents(50)];
     proxy.cut('blackhole');
     const cutEnds = Date.now() + BLACKHOLE_MS;
-    const sentDuring: Sent[] = [];
+    const senders = sendUntil(during, cutEnds, 8);
+    const sentDuring = senders.results;
     const readiness: Array<{ at: number; ready?: number; ms: number }> = [];
-    let next = 0;
-    const senders = Array.from({ length: 8 }, async () => {
-      while (Date.now() < cutEnds && next < during.length) {
-        const event = during[next];
-        next += 1;
-        sentDuring.push(await send(event));
-      }
-    });
     const prober = (async () => {
       while (Date.now() < cutEnds) {
         const at = Date.now();
@@ -220,7 +220,7 @@ describeWithMysql('a gateway whose database link is cut for ten seconds', () => 
         await sleep(250);
       }
     })();
-    await Promise.all([...senders, prober]);
+    await Promise.all([senders.done, prober]);
     proxy.restore();
 
     // Every answer came, and came bounded: a commit's deadline, behind at most one other.
