@@ -123,8 +123,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     localDefaults.push('JWT_SECRET');
   }
 
+  // The public development token exists only so that the README's walkthrough works with no
+  // configuration at all. An operator who set a secret of their own (even with FCM still
+  // defaulted) gets what API.md promises for an unset ADMIN_TOKEN: no admin API.
+  const secretsDefaulted =
+    localDefaults.includes('WEBHOOK_SECRETS') && localDefaults.includes('JWT_SECRET');
   let adminToken = value('ADMIN_TOKEN');
-  if (adminToken === undefined && localDefaults.length > 0) {
+  if (adminToken === undefined && secretsDefaulted) {
     adminToken = LOCAL_DEFAULTS.adminToken;
     localDefaults.push('ADMIN_TOKEN');
   }

@@ -8,6 +8,9 @@ const production = {
   WEBHOOK_SECRETS: `shop=${secret}`,
   JWT_SECRET: 'a-production-secret-of-at-least-32-bytes!',
 };
+const ecPublicKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
 
 function refusal(env: Record<string, string>): ConfigError {
   try {
@@ -34,8 +37,39 @@ describe('loadConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.database).toEqual({ client: 'better-sqlite3', filename: './data/herald.sqlite' });
     expect(config.webhookSecrets.get('demo')).toEqual([LOCAL_DEFAULTS.webhookSecret]);
+    expect(config.adminToken).toBe(LOCAL_DEFAULTS.adminToken);
     expect(config.plugins).toEqual(['chat', 'topic', 'condition', 'direct']);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('disables the admin API when both secrets are set and only FCM takes a default', () => {
+    const { WEBHOOK_SECRETS, JWT_SECRET } = production;
+    const config = loadConfig({ WEBHOOK_SECRETS, JWT_SECRET });
+    expect(config.localDefaults).toEqual(['FCM_EMULATOR_HOST']);
+    expect(config.adminToken).toBeUndefined();
+  });
+
+  it.each([
+    ['WEBHOOK_SECRETS', { WEBHOOK_SECRETS: `shop=${secret}` }],
+    ['JWT_SECRET', { JWT_SECRET: production.JWT_SECRET }],
+    ['JWT_PUBLIC_KEY', { JWT_PUBLIC_KEY: ecPublicKey }],
+    ['JWT_JWKS_URI', { JWT_JWKS_URI: 'https://login.example.com/jwks.json' }],
+  ])('gives no development admin token once %s alone is configured', (_, env) => {
+    const config = loadConfig(env);
+    expect(config.adminToken).toBeUndefined();
+    expect(config.localDefaults).not.toContain('ADMIN_TOKEN');
+  });
+
+  it('gives the development admin token whenever both secrets took their defaults', () => {
+    const config = loadConfig({ FCM_EMULATOR_HOST: '127.0.0.1:9099', PORT: '4000' });
+    expect(config.adminToken).toBe(LOCAL_DEFAULTS.adminToken);
+    expect(config.localDefaults).toEqual(['WEBHOOK_SECRETS', 'JWT_SECRET', 'ADMIN_TOKEN']);
+  });
+
+  it('keeps an ADMIN_TOKEN the operator set, in local mode too', () => {
+    const config = loadConfig({ ADMIN_TOKEN: 'an-admin-token-of-my-own' });
+    expect(config.adminToken).toBe('an-admin-token-of-my-own');
+    expect(config.localDefaults).not.toContain('ADMIN_TOKEN');
   });
 
   it('takes every production setting from the environment with no fallback', () => {

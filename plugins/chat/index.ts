@@ -1,11 +1,12 @@
 /**
  * `chat.message.created`: a new chat message, shown on every device of each recipient except
- * the sender's. The preview is shortened so that the whole message stays within FCM's payload
- * limit, whatever the script or emoji it is written in.
+ * the sender's. The preview is shortened so that the whole message, the caller's own `data`
+ * included, stays within FCM's payload limit, whatever the script or emoji it is written in.
  */
 import { z } from 'zod';
 import {
   FCM_PAYLOAD_LIMIT_BYTES,
+  dataMap,
   definePlugin,
   fitText,
   identifier,
@@ -29,6 +30,20 @@ const messagePreview = z
   .max(MAX_PREVIEW_LENGTH, `must be at most ${MAX_PREVIEW_LENGTH} characters`)
   .regex(/\S/, 'must not be empty');
 
+/** The keys chat puts in every message's `data`; apps tell a chat notification by them. */
+const CHAT_DATA_KEYS = ['type', 'id'] as const;
+
+/**
+ * The caller's extra `data`. Chat's own keys are refused rather than overwritten, so that a
+ * sender who meant something else by `type` or `id` hears about it at the webhook.
+ */
+const chatData = dataMap.superRefine((data, ctx) => {
+  for (const key of CHAT_DATA_KEYS) {
+    if (!Object.hasOwn(data, key)) continue;
+    ctx.addIssue({ code: 'custom', path: [key], message: 'is set by the chat plugin' });
+  }
+});
+
 const chatFields = z
   .strictObject({
     recipientUserId: identifier.optional(),
@@ -38,6 +53,7 @@ const chatFields = z
     messagePreview,
     conversationId: identifier,
     imageUrl: imageUrl.optional(),
+    data: chatData.optional(),
   })
   .superRefine((data, ctx) => {
     if (data.recipientUserId !== undefined || data.recipientUserIds !== undefined) return;
@@ -54,7 +70,7 @@ type ChatMessageCreated = z.output<typeof chatFields>;
 function chatMessage(data: ChatMessageCreated, body: string): MessageTemplate {
   return {
     notification: notification(data.senderName, body, data.imageUrl),
-    data: { type: 'chat', id: data.conversationId },
+    data: { ...data.data, type: 'chat', id: data.conversationId },
     android: { priority: 'high', notification: { tag: data.conversationId } },
     apns: {
       headers: { 'apns-priority': '10' },
@@ -67,7 +83,7 @@ function chatMessage(data: ChatMessageCreated, body: string): MessageTemplate {
 const chatMessageCreated = withinPayloadLimit(
   chatFields,
   (data) => chatMessage(data, '…'),
-  'senderName, conversationId and imageUrl together leave no room for the preview ' +
+  'senderName, conversationId, imageUrl and data together leave no room for the preview ' +
     `within FCM's ${FCM_PAYLOAD_LIMIT_BYTES}-byte limit`,
 );
 

@@ -26,8 +26,9 @@ Options:
   --url URL        the gateway (default: HERALD_URL, else http://127.0.0.1:$PORT, port 3000)
   -h, --help       this help
 
-Authenticates with ADMIN_TOKEN, as the gateway reads it (local mode's development token when
-nothing is configured). Exits 1 when the notification is unknown or the token is refused.
+Authenticates with ADMIN_TOKEN, as the gateway reads it: local mode's development token only
+when neither WEBHOOK_SECRETS nor a JWT key is set either. Exits 1 when the notification is
+unknown or the token is refused.
 `;
 
 export const statusCommand: Command = {

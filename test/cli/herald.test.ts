@@ -333,8 +333,8 @@ describe('herald', () => {
     it('exits 1 when the admin API is disabled', async () => {
       const { env } = await gateway();
 
-      // With every secret and the FCM target set, nothing takes a local-mode default.
-      const configured = { ...env, FCM_EMULATOR_HOST: '127.0.0.1:9', ADMIN_TOKEN: undefined };
+      // Both secrets are set; FCM still takes its local default, which brings no admin token.
+      const configured = { ...env, ADMIN_TOKEN: undefined };
       const { code, stderr } = await herald(['status', 'x'], configured);
 
       expect(code).toBe(1);

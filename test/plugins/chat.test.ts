@@ -178,6 +178,76 @@ describe('chat plugin', () => {
     },
   );
 
+  it("adds the caller's data to the message next to chat's own type and id", () => {
+    const [dispatch] = planChat({ data: { messageId: 'm-17', kind: 'text' } });
+    expect(dispatch.message.data).toEqual({
+      messageId: 'm-17',
+      kind: 'text',
+      type: 'chat',
+      id: 'c-9',
+    });
+  });
+
+  it('sends only type and id when the caller gives an empty data map', () => {
+    const [dispatch] = planChat({ data: {} });
+    expect(dispatch.message.data).toEqual({ type: 'chat', id: 'c-9' });
+  });
+
+  it("refuses type and id in the caller's data, since chat sets them", () => {
+    expect(refuse(event({ data: { type: 'dm', id: 'x', messageId: 'm-17' } }))).toEqual([
+      { path: 'data.data.type', message: 'is set by the chat plugin' },
+      { path: 'data.data.id', message: 'is set by the chat plugin' },
+    ]);
+  });
+
+  it.each([
+    ['from', 'is a key FCM reserves'],
+    ['notification', 'is a key FCM reserves'],
+    ['message_type', 'is a key FCM reserves'],
+    ['gcm_x', 'is reserved by FCM (keys starting with "google" or "gcm")'],
+    ['GoogleX', 'is reserved by FCM (keys starting with "google" or "gcm")'],
+  ])('refuses the data key %j, which FCM reserves', (key, message) => {
+    expect(refuse(event({ data: { [key]: 'v' } }))).toEqual([
+      { path: `data.data.${key}`, message },
+    ]);
+  });
+
+  it('refuses data that is not a map of strings', () => {
+    expect(refuse(event({ data: 'x' }))).toEqual([
+      { path: 'data.data', message: 'must be an object' },
+    ]);
+    expect(refuse(event({ data: { count: 3 } }))).toEqual([
+      { path: 'data.data.count', message: 'must be a string (FCM data values are strings)' },
+    ]);
+  });
+
+  it.each([
+    ['alone passes 4096 bytes', 5000],
+    ['leaves the preview no room', 3950],
+  ])('refuses data that %s at the webhook, not at FCM', (_, length) => {
+    expect(refuse(event({ data: { blob: 'x'.repeat(length) } }))).toEqual([
+      {
+        path: 'data',
+        message:
+          'senderName, conversationId, imageUrl and data together leave no room for the ' +
+          `preview within FCM's ${FCM_PAYLOAD_LIMIT_BYTES}-byte limit`,
+      },
+    ]);
+  });
+
+  it('shortens the preview to fit beside large data, keeping the data whole', () => {
+    const blob = '語'.repeat(1000);
+    const [dispatch] = planChat({ data: { blob }, messagePreview: 'word '.repeat(2000) });
+    const bytes = payloadBytes(dispatch.message);
+    const body = dispatch.message.notification?.body ?? '';
+
+    expect(dispatch.message.data).toEqual({ blob, type: 'chat', id: 'c-9' });
+    expect(body).toMatch(/^(?:word )*word…$/);
+    expect(body.length).toBeLessThan(1000);
+    expect(bytes).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
+    expect(bytes).toBeGreaterThan(FCM_PAYLOAD_LIMIT_BYTES - 10);
+  });
+
   it('keeps a preview that fits as it is', () => {
     const preview = 'x'.repeat(3000);
     const [dispatch] = planChat({ messagePreview: preview });
