@@ -34,6 +34,14 @@ export const errors = {
     const where = position === undefined ? '' : ` (error at position ${position})`;
     return new HeraldError(400, 'invalid_json', `The body is not valid JSON${where}`);
   },
+  /** Only said to a signed request (API.md §4): the signature is checked before the body. */
+  undecodableBody: () =>
+    new HeraldError(
+      400,
+      'invalid_json',
+      'The body could not be decoded with its Content-Encoding; send it again unencoded',
+    ),
+  incompleteBody: () => new HeraldError(400, 'bad_request', 'The request body was incomplete'),
   unauthorized: (why: string) => new HeraldError(401, 'unauthorized', why),
   invalidSignature: (why: string) => new HeraldError(401, 'invalid_signature', why),
   notFound: (what = 'No such resource') => new HeraldError(404, 'not_found', what),
@@ -53,6 +61,12 @@ export const errors = {
     new HeraldError(413, 'payload_too_large', `The body is larger than ${limit} bytes`),
   unsupportedMediaType: () =>
     new HeraldError(415, 'unsupported_media_type', 'Send the body as application/json'),
+  unsupportedContentEncoding: () =>
+    new HeraldError(
+      415,
+      'unsupported_media_type',
+      'Send the body unencoded or with Content-Encoding gzip, deflate or br',
+    ),
   unknownEventType: (type: string, known: readonly string[]) =>
     new HeraldError(
       422,

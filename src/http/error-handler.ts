@@ -23,7 +23,7 @@ function fromBodyParser(err: BodyParserError): HeraldError | undefined {
       return errors.unsupportedMediaType();
     case 'request.aborted':
     case 'request.size.invalid':
-      return new HeraldError(400, 'bad_request', 'The request body was incomplete');
+      return errors.incompleteBody();
     default:
       // A body that does not decode as its Content-Encoding says (zlib's errors have no type).
       return err.expose === true && err.status === 400

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { finished } from 'node:stream';
 import express, { Router, type Request, type RequestHandler } from 'express';
 import type { AppDependencies } from '../app';
 import { verifyWebhookSignature } from '../auth/webhook-signature';
@@ -8,9 +9,22 @@ import { createRateLimiter } from './rate-limit';
 
 export const WEBHOOK_BODY_LIMIT = 64 * 1024;
 
+/** Tells a sender who signed the payload why a body that did not decode fails its signature. */
+const AS_SENT = '(the body did not decode with its Content-Encoding, so it was checked as sent)';
+
+/** Why body-parser could not turn the bytes received into the payload that was signed. */
+type DecodeFailure = 'unsupported_encoding' | 'undecodable';
+
+interface UndecodedBody {
+  failure: DecodeFailure;
+  /** The bytes as they arrived, still encoded. */
+  received: Buffer;
+}
+
 interface WebhookLocals {
   source: string;
   secrets: readonly string[];
+  undecoded?: UndecodedBody;
 }
 
 /**
@@ -41,21 +55,54 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
     next();
   };
 
-  const readBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
+  // Body-parser decodes Content-Encoding, and its limit applies to the decoded bytes.
+  const parseBody = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
+
+  // A body that does not decode is kept as received and marked, not refused: the signature is
+  // checked first (API.md §4), and the decode failure answered only to a signed request.
+  const readBody: RequestHandler = (req, res, next) => {
+    // As body-parser reads the header: empty is the same as none.
+    const encoding = (req.get('content-encoding') || 'identity').toLowerCase();
+    if (encoding === 'identity') {
+      parseBody(req, res, next);
+      return;
+    }
+
+    const received = keepReceived(req, WEBHOOK_BODY_LIMIT);
+    parseBody(req, res, (err?: unknown) => {
+      const failure = decodeFailure(err);
+      if (failure === undefined) {
+        received.stop();
+        next(err);
+        return;
+      }
+      received.whenEnded((ended) => {
+        if (ended.error) return next(errors.incompleteBody());
+        // Not decoded, there is no payload to measure: the bytes as received are held to the limit.
+        if (ended.body === undefined) return next(errors.payloadTooLarge(WEBHOOK_BODY_LIMIT));
+        (res.locals.webhook as WebhookLocals).undecoded = { failure, received: ended.body };
+        next();
+      });
+    });
+  };
 
   const checkSignature: RequestHandler = (req, res, next) => {
-    const { secrets } = res.locals.webhook as WebhookLocals;
+    const { secrets, undecoded } = res.locals.webhook as WebhookLocals;
     const id = req.get('webhook-id');
+    // Senders sign the decoded payload; when there is none, only a signature over the bytes as
+    // received proves the secret, so no one without it learns more than this 401.
     const check = verifyWebhookSignature(
       {
         id,
         timestamp: req.get('webhook-timestamp'),
         signature: req.get('webhook-signature'),
-        body: rawBody(req),
+        body: undecoded?.received ?? rawBody(req),
       },
       secrets,
     );
-    if (!check.ok) throw errors.invalidSignature(check.reason);
+    if (!check.ok) {
+      throw errors.invalidSignature(undecoded ? `${check.reason} ${AS_SENT}` : check.reason);
+    }
     if (id !== undefined && id.length > 255) {
       throw errors.invalidSignature('webhook-id must be at most 255 characters');
     }
@@ -77,9 +124,11 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
     checkSignature,
     rateLimit,
     async (req, res) => {
-      const { source } = res.locals.webhook as WebhookLocals;
+      const { source, undecoded } = res.locals.webhook as WebhookLocals;
       const webhookId = req.get('webhook-id') as string;
       if (!req.is('application/json')) throw errors.unsupportedMediaType();
+      if (undecoded?.failure === 'unsupported_encoding') throw errors.unsupportedContentEncoding();
+      if (undecoded) throw errors.undecodableBody();
       const body = rawBody(req);
       const parsed = parseJson(body);
       const bodyHash = createHash('sha256').update(body).digest('hex');
@@ -149,4 +198,42 @@ function parseJson(body: Buffer): unknown {
   } catch (err) {
     throw errors.invalidJson((err as Error).message);
   }
+}
+
+/**
+ * Body-parser's errors for a body it could not decode: an encoding it does not know, or bytes
+ * its decoder refused (zlib's errors have no `type`; body-parser hands them on as a 400).
+ */
+function decodeFailure(err: unknown): DecodeFailure | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { type, status } = err as { type?: unknown; status?: unknown };
+  if (type === 'encoding.unsupported') return 'unsupported_encoding';
+  return type === undefined && status === 400 ? 'undecodable' : undefined;
+}
+
+type Received = { error: Error; body?: undefined } | { error?: undefined; body?: Buffer };
+
+/**
+ * Copies an encoded body as it arrives, alongside body-parser, up to `limit` bytes. The copy is
+ * only read when decoding fails; `body` is then undefined when more than `limit` arrived.
+ */
+function keepReceived(req: Request, limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const keep = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  };
+  req.on('data', keep);
+
+  return {
+    stop: () => req.off('data', keep),
+    whenEnded: (callback: (received: Received) => void) => {
+      finished(req, { writable: false }, (err) => {
+        req.off('data', keep);
+        if (err) callback({ error: err });
+        else callback({ body: size > limit ? undefined : Buffer.concat(chunks) });
+      });
+    },
+  };
 }

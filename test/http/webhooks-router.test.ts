@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import pino from 'pino';
 import request from 'supertest';
 import { sign, signatureHeaders } from '../../src/auth/webhook-signature';
@@ -30,11 +32,15 @@ function nowSeconds(): number {
 interface RawRequest {
   source?: string;
   headers: Record<string, string>;
-  body: string;
+  /** A Buffer when the bytes on the wire are not text, such as a gzip body. */
+  body: string | Buffer;
 }
 
-function signed(t: TestApp, body: string, id = newWebhookId(), timestamp = nowSeconds()) {
-  return signatureHeaders(t.webhookSecret, id, body, timestamp);
+function signed(t: TestApp, body: string | Buffer, id = newWebhookId(), timestamp = nowSeconds()) {
+  if (typeof body === 'string') return signatureHeaders(t.webhookSecret, id, body, timestamp);
+  const ts = String(timestamp);
+  const mac = sign(t.webhookSecret, id, ts, body).toString('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': `v1,${mac}` };
 }
 
 function send(t: TestApp, raw: RawRequest) {
@@ -43,7 +49,11 @@ function send(t: TestApp, raw: RawRequest) {
     .set(raw.headers);
   // A string goes out as it is under the Content-Type given; without one supertest would pick
   // one for a string, but sends a Buffer with none.
-  return 'content-type' in raw.headers ? req.send(raw.body) : req.send(Buffer.from(raw.body));
+  if (typeof raw.body === 'string') {
+    return 'content-type' in raw.headers ? req.send(raw.body) : req.send(Buffer.from(raw.body));
+  }
+  // Under a JSON Content-Type supertest would send a Buffer as JSON ({"type":"Buffer",...}).
+  return req.serialize((bytes: Buffer) => bytes as unknown as string).send(raw.body);
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -51,6 +61,12 @@ const GOOD_EVENT = JSON.stringify(directEvent({ userIds: ['alice'] }));
 const OVERSIZED = JSON.stringify(
   directEvent({ userIds: ['alice'] }, { body: 'x'.repeat(65 * KIB) }),
 );
+const GZIP_TYPE = { ...JSON_TYPE, 'content-encoding': 'gzip' };
+// Cut off halfway, as a proxy might: the first half decodes, then the stream ends too soon.
+const GZIP_GOOD_EVENT = gzipSync(GOOD_EVENT);
+const CORRUPT_GZIP = GZIP_GOOD_EVENT.subarray(0, GZIP_GOOD_EVENT.length >> 1);
+// Random bytes do not compress, so this stays over 64 KiB as sent and never decodes.
+const OVERSIZED_CORRUPT_GZIP = Buffer.concat([CORRUPT_GZIP, randomBytes(65 * KIB)]);
 
 interface RefusedCase {
   name: string;
@@ -90,6 +106,18 @@ const REFUSED: RefusedCase[] = [
     request: () => ({ headers: JSON_TYPE, body: OVERSIZED }),
   },
   {
+    name: 'an unsigned gzip body that does not decode and is over 64 KiB as sent',
+    status: 413,
+    code: 'payload_too_large',
+    request: () => ({ headers: GZIP_TYPE, body: OVERSIZED_CORRUPT_GZIP }),
+  },
+  {
+    name: 'an unsigned body over 64 KiB with an unsupported Content-Encoding',
+    status: 413,
+    code: 'payload_too_large',
+    request: () => ({ headers: { ...JSON_TYPE, 'content-encoding': 'foo' }, body: OVERSIZED }),
+  },
+  {
     name: 'an unsigned request',
     status: 401,
     code: 'invalid_signature',
@@ -100,6 +128,36 @@ const REFUSED: RefusedCase[] = [
     status: 401,
     code: 'invalid_signature',
     request: () => ({ headers: { 'content-type': 'text/plain' }, body: '{not json' }),
+  },
+  {
+    name: 'an unsigned request with an unsupported Content-Encoding',
+    status: 401,
+    code: 'invalid_signature',
+    request: () => ({
+      headers: { ...JSON_TYPE, 'content-encoding': 'foo' },
+      body: GOOD_EVENT,
+    }),
+  },
+  {
+    name: 'an unsigned gzip body that does not decode',
+    status: 401,
+    code: 'invalid_signature',
+    request: () => ({ headers: GZIP_TYPE, body: CORRUPT_GZIP }),
+  },
+  {
+    name: 'a gzip body that does not decode, signed over the JSON it was meant to carry',
+    status: 401,
+    code: 'invalid_signature',
+    request: (t) => ({ headers: { ...GZIP_TYPE, ...signed(t, GOOD_EVENT) }, body: CORRUPT_GZIP }),
+  },
+  {
+    name: 'a gzip body that does not decode, with a stale timestamp',
+    status: 401,
+    code: 'invalid_signature',
+    request: (t) => ({
+      headers: { ...GZIP_TYPE, ...signed(t, CORRUPT_GZIP, newWebhookId(), nowSeconds() - 301) },
+      body: CORRUPT_GZIP,
+    }),
   },
   {
     name: 'a request without webhook-signature',
@@ -212,6 +270,21 @@ const REFUSED: RefusedCase[] = [
       headers: { 'content-type': 'text/plain', ...signed(t, '{not json') },
       body: '{not json',
     }),
+  },
+  {
+    name: 'a signed body with an unsupported Content-Encoding',
+    status: 415,
+    code: 'unsupported_media_type',
+    request: (t) => ({
+      headers: { ...JSON_TYPE, 'content-encoding': 'foo', ...signed(t, GOOD_EVENT) },
+      body: GOOD_EVENT,
+    }),
+  },
+  {
+    name: 'a signed gzip body that does not decode',
+    status: 400,
+    code: 'invalid_json',
+    request: (t) => ({ headers: { ...GZIP_TYPE, ...signed(t, CORRUPT_GZIP) }, body: CORRUPT_GZIP }),
   },
   {
     name: 'malformed JSON',
@@ -510,6 +583,58 @@ describe.each(dialects())('POST /v1/webhooks/:source on %s', (dialect) => {
       expect(replay.status).toBe(401);
       expect(replay.body.error.code).toBe('invalid_signature');
       expect(await storedRows(t)).toEqual({ notifications: 1, jobs: 1 });
+    });
+  });
+
+  describe('content encoding', () => {
+    it('accepts a gzip body whose signature covers the JSON it decodes to', async () => {
+      const t = await app();
+
+      const res = await send(t, {
+        headers: { ...GZIP_TYPE, ...signed(t, GOOD_EVENT) },
+        body: GZIP_GOOD_EVENT,
+      });
+
+      expect(res.status).toBe(202);
+      expect(await storedRows(t)).toEqual({ notifications: 1, jobs: 1 });
+    });
+
+    it('says that a signed body did not decode, without quoting it', async () => {
+      const t = await app();
+      const body = Buffer.concat([Buffer.from('{"secret":"s3cr3t"}'), CORRUPT_GZIP]);
+
+      const res = await send(t, { headers: { ...GZIP_TYPE, ...signed(t, body) }, body });
+
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/Content-Encoding/);
+      expect(JSON.stringify(res.body)).not.toContain('s3cr3t');
+    });
+
+    it('says why a body that did not decode fails a signature over its payload', async () => {
+      const t = await app();
+
+      const res = await send(t, {
+        headers: { ...GZIP_TYPE, ...signed(t, GOOD_EVENT) },
+        body: CORRUPT_GZIP,
+      });
+
+      expect(res.status).toBe(401);
+      expect(res.body.error.message).toMatch(/did not decode with its Content-Encoding/);
+    });
+
+    it('charges the rate limit of a source only for signed bodies that do not decode', async () => {
+      const t = await app({ env: { RATE_LIMIT_WEBHOOKS_PER_MINUTE: '1' } });
+      const unsigned = () => send(t, { headers: GZIP_TYPE, body: CORRUPT_GZIP });
+      const signedCorrupt = () =>
+        send(t, { headers: { ...GZIP_TYPE, ...signed(t, CORRUPT_GZIP) }, body: CORRUPT_GZIP });
+
+      const statuses: number[] = [];
+      for (const post of [unsigned, unsigned, signedCorrupt, signedCorrupt, unsigned]) {
+        statuses.push((await post()).status);
+      }
+
+      expect(statuses).toEqual([401, 401, 400, 429, 401]);
+      await expectNothingStoredOrSent(t);
     });
   });
 
