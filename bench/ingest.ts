@@ -12,7 +12,7 @@ import type { Database } from '../src/db/connection';
 import { signatureHeaders } from '../src/auth/webhook-signature';
 import { BENCH_SOURCE, BENCH_WEBHOOK_SECRET } from './herald-client';
 import { load, type LoadResult } from './load';
-import { startBareIngest, type EmulatorProcess, type GatewayProcess } from './processes';
+import { cpuMs, startBareIngest, type EmulatorProcess, type GatewayProcess } from './processes';
 import { median } from './report';
 
 const CONNECTIONS = 32;
@@ -21,6 +21,8 @@ const WARM_UP_SECONDS = 3;
 export interface IngestRun extends LoadResult {
   /** 202 answers per second. */
   acceptedPerSecond: number;
+  /** CPU time of the answering process (Herald or the bare handler) per request sent. */
+  cpuUsPerRequest: number;
 }
 
 export interface IngestResult extends IngestRun {
@@ -76,14 +78,25 @@ export async function runIngest(context: {
       },
     };
   };
-  const run = async (url: string, prefix: string, seconds: number): Promise<IngestRun> => {
+  const run = async (
+    target: { url: string; pid: number },
+    prefix: string,
+    seconds: number,
+  ): Promise<IngestRun> => {
+    const request = requestFor(prefix);
+    const cpuBefore = cpuMs(target.pid);
     const result = await load({
-      url,
+      url: target.url,
       connections: CONNECTIONS,
       durationSeconds: seconds,
-      request: requestFor(prefix),
+      request,
     });
-    return { ...result, acceptedPerSecond: (result.statuses['202'] ?? 0) / result.durationSeconds };
+    const requests = Object.values(result.statuses).reduce((sum, n) => sum + n, 0);
+    return {
+      ...result,
+      acceptedPerSecond: (result.statuses['202'] ?? 0) / result.durationSeconds,
+      cpuUsPerRequest: ((cpuMs(target.pid) - cpuBefore) * 1000) / Math.max(1, requests),
+    };
   };
 
   const runsSeconds = rounds * 2 * (durationSeconds + WARM_UP_SECONDS);
@@ -91,14 +104,13 @@ export async function runIngest(context: {
   const bare = await startBareIngest(context.databaseUrl, BENCH_WEBHOOK_SECRET);
   const results = { herald: [] as IngestRun[], bare: [] as IngestRun[] };
   try {
-    await run(gateway.url, 'warm', WARM_UP_SECONDS);
-    await run(bare.url, 'bare-warm', WARM_UP_SECONDS);
+    await run(gateway, 'warm', WARM_UP_SECONDS);
+    await run(bare, 'bare-warm', WARM_UP_SECONDS);
     for (let round = 1; round <= rounds; round += 1) {
       const order = round % 2 === 1 ? (['herald', 'bare'] as const) : (['bare', 'herald'] as const);
       for (const which of order) {
-        const url = which === 'herald' ? gateway.url : bare.url;
         const measured = await run(
-          url,
+          which === 'herald' ? gateway : bare,
           `${which === 'herald' ? 'ingest' : 'bare'}-${round}`,
           durationSeconds,
         );
@@ -106,6 +118,7 @@ export async function runIngest(context: {
         log(
           `  ingest round ${round} ${which}: ${Math.round(measured.acceptedPerSecond)}/s, ` +
             `p50 ${measured.latencyMs.p50} ms, p99 ${measured.latencyMs.p99} ms, ` +
+            `${Math.round(measured.cpuUsPerRequest)} µs CPU/req, ` +
             `statuses ${JSON.stringify(measured.statuses)}`,
         );
       }

@@ -202,6 +202,11 @@ function rows(results: Results): Row[] {
         met: ingest.acceptedPerSecond >= 4000,
       },
       { figure: '  ratio Herald / bare handler', value: `${ingest.ratio.toFixed(2)} ×`, goal: '' },
+      {
+        figure: '  CPU per request, Herald / bare handler',
+        value: `${Math.round(ingest.cpuUsPerRequest)} / ${Math.round(ingest.bareMedian.cpuUsPerRequest)} µs`,
+        goal: '',
+      },
       { figure: '  latency p50', value: formatMs(ingest.latencyMs.p50), goal: '' },
       {
         figure: '  latency p99',
