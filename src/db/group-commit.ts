@@ -12,12 +12,12 @@ export const COMMIT_DEADLINE_MS = 5_000;
 
 /**
  * Writes that arrive while a commit is under way wait for the next one and share it, so a busy
- * gateway pays one round trip and one fsync for many requests instead of one each. One commit
- * runs at a time: on the 2-core bench machine, one large commit took more webhooks per second
- * than two or four smaller ones in parallel (the gateway's CPU, not MySQL, is the limit), and
- * better-sqlite3 has a single connection anyway. `commit`
- * gets a batch and must answer every item in it; if it throws, the items it left unanswered
- * get the error.
+ * gateway pays one round trip and one fsync for many requests instead of one each.
+ *
+ * One commit runs at a time: on the 2-core bench machine, one large commit took more webhooks
+ * per second than two or four smaller ones in parallel (the gateway's CPU, not MySQL, is the
+ * limit), and better-sqlite3 has a single connection anyway. `commit` gets a batch and must
+ * answer every item in it; if it throws, the items it left unanswered get the error.
  */
 export class GroupCommit<In, Out> {
   private readonly pending: Array<Pending<In, Out>> = [];
