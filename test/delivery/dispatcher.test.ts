@@ -222,11 +222,7 @@ describe.each(dialects())('dispatcher on %s', (dialect) => {
       const before = Date.now();
 
       const res = await postWebhook(t, chatEvent('bob'));
-      const [retry] = await waitFor(
-        () => t.db('delivery_jobs').where({ attempt: 2 }),
-        (rows) => rows.length === 1,
-        { what: 'the retry job' },
-      );
+      const retry = await secondAttempt(t);
 
       expect(readTime(retry.run_at).getTime()).toBeGreaterThanOrEqual(before + 60_000);
       expect(JSON.parse(retry.dispatch).audience).toEqual({
@@ -270,11 +266,7 @@ describe.each(dialects())('dispatcher on %s', (dialect) => {
       const before = Date.now();
 
       const res = await postWebhook(t, chatEvent('bob'));
-      const [retry] = await waitFor(
-        () => t.db('delivery_jobs').where({ attempt: 2 }),
-        (rows) => rows.length === 1,
-        { what: 'the retry job' },
-      );
+      const retry = await secondAttempt(t);
 
       expect(readTime(retry.run_at).getTime()).toBeGreaterThanOrEqual(before + 60_000);
       const row = await t.db('notifications').where({ id: res.body.notificationId }).first();
@@ -402,6 +394,16 @@ function recordRetries(t: TestApp): Array<{ attempt: number; tokens: string[] }>
     return record(job, owner, progress);
   });
   return retries;
+}
+
+/** The stored job of the second attempt, once the first has scheduled it. */
+async function secondAttempt(t: TestApp): Promise<{ run_at: Date | number; dispatch: string }> {
+  const [retry] = await waitFor(
+    () => t.db('delivery_jobs').where({ attempt: 2 }),
+    (rows) => rows.length === 1,
+    { what: 'the retry job' },
+  );
+  return retry;
 }
 
 /** Every retry job the dispatcher schedules, as it was handed to the queue. */
