@@ -204,7 +204,8 @@ function rows(results: Results): Row[] {
       { figure: '  ratio Herald / bare handler', value: `${ingest.ratio.toFixed(2)} ×`, goal: '' },
       {
         figure: '  CPU per request, Herald / bare handler',
-        value: `${Math.round(ingest.cpuUsPerRequest)} / ${Math.round(ingest.bareMedian.cpuUsPerRequest)} µs`,
+        value:
+          [ingest, ingest.bareMedian].map((r) => Math.round(r.cpuUsPerRequest)).join(' / ') + ' µs',
         goal: '',
       },
       { figure: '  latency p50', value: formatMs(ingest.latencyMs.p50), goal: '' },

@@ -34,7 +34,7 @@ export const errors = {
     const where = position === undefined ? '' : ` (error at position ${position})`;
     return new HeraldError(400, 'invalid_json', `The body is not valid JSON${where}`);
   },
-  /** Only said to a signed request (API.md §4): the signature is checked before the body. */
+  /** Bytes that do not decode as their Content-Encoding says are no JSON either. */
   undecodableBody: () =>
     new HeraldError(
       400,

@@ -142,12 +142,10 @@ export function classifyError(error: unknown): FailedOutcome {
       return namesToken(error)
         ? { kind: 'prune', errorCode }
         : { kind: 'fail', errorCode, message: errorMessage(error) };
+    // How long to wait is the retry policy's, so it can be tuned: quotaDelayMs after
+    // QUOTA_EXCEEDED (a minute), unavailableDelayMs after UNAVAILABLE (the SDK's own minute).
     case 'QUOTA_EXCEEDED':
-      // The wait (a minute by default) is the retry policy's quotaDelayMs, so it can be tuned.
-      return { kind: 'retry', errorCode };
     case 'UNAVAILABLE':
-      // The wait (at least the SDK's own minute) is the retry policy's unavailableDelayMs.
-      return { kind: 'retry', errorCode };
     case 'INTERNAL':
     case 'NETWORK':
       return { kind: 'retry', errorCode };

@@ -11,24 +11,40 @@ interface BodyParserError {
   expose?: boolean;
 }
 
+/** Why body-parser could not turn the bytes received into the body that was sent. */
+export type DecodeFailure = 'unsupported_encoding' | 'undecodable';
+
+/**
+ * A body-parser error about the body's Content-Encoding: an encoding it does not know, or bytes
+ * its decoder refused (zlib's errors have no `type`; body-parser hands them on as an exposed 400).
+ */
+export function decodeFailure(err: unknown): DecodeFailure | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { type, status, expose } = err as BodyParserError;
+  if (type === 'encoding.unsupported') return 'unsupported_encoding';
+  return type === undefined && expose === true && status === 400 ? 'undecodable' : undefined;
+}
+
 /** Body-parser's own failures, in the terms of API.md §3. */
 function fromBodyParser(err: BodyParserError): HeraldError | undefined {
+  switch (decodeFailure(err)) {
+    case 'unsupported_encoding':
+      return errors.unsupportedContentEncoding();
+    case 'undecodable':
+      return errors.undecodableBody();
+  }
   switch (err.type) {
     case 'entity.parse.failed':
       return errors.invalidJson(err.message ?? 'parse error');
     case 'entity.too.large':
       return errors.payloadTooLarge(err.limit ?? 0);
-    case 'encoding.unsupported':
     case 'charset.unsupported':
       return errors.unsupportedMediaType();
     case 'request.aborted':
     case 'request.size.invalid':
       return errors.incompleteBody();
     default:
-      // A body that does not decode as its Content-Encoding says (zlib's errors have no type).
-      return err.expose === true && err.status === 400
-        ? new HeraldError(400, 'bad_request', 'The request body could not be decoded')
-        : undefined;
+      return undefined;
   }
 }
 

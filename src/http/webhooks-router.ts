@@ -5,6 +5,7 @@ import type { AppDependencies } from '../app';
 import { verifyWebhookSignature } from '../auth/webhook-signature';
 import { NotificationsRepository } from '../db/notifications-repository';
 import { errors } from '../errors';
+import { decodeFailure } from './error-handler';
 import { createRateLimiter } from './rate-limit';
 
 export const WEBHOOK_BODY_LIMIT = 64 * 1024;
@@ -12,11 +13,9 @@ export const WEBHOOK_BODY_LIMIT = 64 * 1024;
 /** Tells a sender who signed the payload why a body that did not decode fails its signature. */
 const AS_SENT = '(the body did not decode with its Content-Encoding, so it was checked as sent)';
 
-/** Why body-parser could not turn the bytes received into the payload that was signed. */
-type DecodeFailure = 'unsupported_encoding' | 'undecodable';
-
 interface UndecodedBody {
-  failure: DecodeFailure;
+  /** Body-parser's error, answered by the error handler once the signature has passed. */
+  error: unknown;
   /** The bytes as they arrived, still encoded. */
   received: Buffer;
 }
@@ -70,8 +69,7 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
 
     const received = keepReceived(req, WEBHOOK_BODY_LIMIT);
     parseBody(req, res, (err?: unknown) => {
-      const failure = decodeFailure(err);
-      if (failure === undefined) {
+      if (decodeFailure(err) === undefined) {
         received.stop();
         next(err);
         return;
@@ -80,7 +78,7 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
         if (ended.error) return next(errors.incompleteBody());
         // Not decoded, there is no payload to measure: the bytes as received are held to the limit.
         if (ended.body === undefined) return next(errors.payloadTooLarge(WEBHOOK_BODY_LIMIT));
-        (res.locals.webhook as WebhookLocals).undecoded = { failure, received: ended.body };
+        (res.locals.webhook as WebhookLocals).undecoded = { error: err, received: ended.body };
         next();
       });
     });
@@ -127,8 +125,7 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
       const { source, undecoded } = res.locals.webhook as WebhookLocals;
       const webhookId = req.get('webhook-id') as string;
       if (!req.is('application/json')) throw errors.unsupportedMediaType();
-      if (undecoded?.failure === 'unsupported_encoding') throw errors.unsupportedContentEncoding();
-      if (undecoded) throw errors.undecodableBody();
+      if (undecoded) throw undecoded.error;
       const body = rawBody(req);
       const parsed = parseJson(body);
       const bodyHash = createHash('sha256').update(body).digest('hex');
@@ -198,17 +195,6 @@ function parseJson(body: Buffer): unknown {
   } catch (err) {
     throw errors.invalidJson((err as Error).message);
   }
-}
-
-/**
- * Body-parser's errors for a body it could not decode: an encoding it does not know, or bytes
- * its decoder refused (zlib's errors have no `type`; body-parser hands them on as a 400).
- */
-function decodeFailure(err: unknown): DecodeFailure | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const { type, status } = err as { type?: unknown; status?: unknown };
-  if (type === 'encoding.unsupported') return 'unsupported_encoding';
-  return type === undefined && status === 400 ? 'undecodable' : undefined;
 }
 
 type Received = { error: Error; body?: undefined } | { error?: undefined; body?: Buffer };

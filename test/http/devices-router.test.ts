@@ -199,6 +199,23 @@ describe.each(dialects())('devices router on %s', (dialect) => {
       expect(await deviceRows(t)).toEqual([]);
     });
 
+    it('refuses a body that does not decode as its Content-Encoding says, and writes nothing', async () => {
+      const send = (encoding: string, body: Buffer) =>
+        request(t.app)
+          .post('/v1/devices')
+          .set('Authorization', bearer('alice'))
+          .set('Content-Type', 'application/json')
+          .set('Content-Encoding', encoding)
+          .send(body);
+
+      const corrupt = await send('gzip', Buffer.from('not gzip at all'));
+      const unknown = await send('snappy', Buffer.from(JSON.stringify({ token: FCM_TOKEN })));
+
+      expect([corrupt.status, corrupt.body.error.code]).toEqual([400, 'invalid_json']);
+      expect([unknown.status, unknown.body.error.code]).toEqual([415, 'unsupported_media_type']);
+      expect(await deviceRows(t)).toEqual([]);
+    });
+
     it('refuses a request without a body with 400 invalid_json', async () => {
       const res = await request(t.app).post('/v1/devices').set('Authorization', bearer('alice'));
       expect(res.status).toBe(400);
