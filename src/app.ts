@@ -9,7 +9,7 @@ import { errorHandler, notFoundHandler } from './http/error-handler';
 import { createNotificationsRouter } from './http/notifications-router';
 import { createOpenApiRouter } from './http/openapi-router';
 import { createOperationsRouter } from './http/operations-router';
-import { requestLogging } from './http/request-logging';
+import { useRequestLogging } from './http/request-logging';
 import { requestMetrics } from './http/request-metrics';
 import { RoutePatterns } from './http/route-patterns';
 import { createWebhooksRouter } from './http/webhooks-router';
@@ -31,6 +31,8 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // An API's answers are not cached; hashing every body for an ETag would be wasted work.
+  app.set('etag', false);
 
   // The busiest routers first: a request walks the mounts in order, and the operations and
   // OpenAPI routers, mounted at the root, would otherwise be entered by every webhook.
@@ -42,7 +44,7 @@ export function createApp(deps: AppDependencies): Express {
     ['', createOpenApiRouter()],
   ] as const;
 
-  app.use(requestLogging(deps.logger));
+  useRequestLogging(app, deps.logger);
   app.use(requestMetrics(deps.metrics, new RoutePatterns(mounts)));
   for (const [path, router] of mounts) app.use(path || '/', router);
 

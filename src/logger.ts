@@ -196,8 +196,8 @@ function serializeResponse(value: unknown): unknown {
 
 /**
  * The one way Herald makes a root logger: the redaction, the serializers and the free text
- * scrubber are inherited by every child (pino-http's included), so no log line carries a whole
- * token, JWT or secret. The query string of a request is never written: nothing in Herald's API
+ * scrubber are inherited by every child (the request loggers included), so no log line carries
+ * a whole token, JWT or secret. The query string of a request is never written: nothing in Herald's API
  * takes one, so it could only hold junk or a credential put in the wrong place. Tests pass an
  * in-memory `destination` to read the lines.
  */

@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
+import type { Express, RequestHandler } from 'express';
+import type { Level } from 'pino';
 import type { Logger } from '../logger';
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The request id: the caller's `x-request-id` when it is sane, else a new UUID. */
+    id: string;
+    /** The gateway's logger with `reqId` bound, made on first use. */
+    readonly log: Logger;
+  }
+}
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -11,6 +20,12 @@ const SANE_REQUEST_ID = /^[\w.:-]{1,100}$/;
 
 /** Probes and scrapes come every few seconds; their successes would drown the other lines. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+const REQUEST_LOGGER = Symbol('herald.requestLogger');
+
+interface LoggedRequest extends IncomingMessage {
+  [REQUEST_LOGGER]?: Logger;
+}
 
 function requestId(req: IncomingMessage, res: ServerResponse): string {
   const given = req.headers[REQUEST_ID_HEADER];
@@ -24,30 +39,55 @@ function isQuiet(req: IncomingMessage): boolean {
   return QUIET_PATHS.has(url.split('?')[0]);
 }
 
+/** 5xx are errors; successful probes and scrapes are debug; the rest, 4xx included, info. */
+function levelOf(req: IncomingMessage, res: ServerResponse): Level {
+  if (res.statusCode >= 500) return 'error';
+  if (res.statusCode < 400 && isQuiet(req)) return 'debug';
+  return 'info';
+}
+
 /**
- * One log line per answered request, under a request id that the response returns in
- * `x-request-id` and that the delivery logs of an accepted event carry as `reqId`; every line a
- * handler writes through `req.log` carries `reqId` too. 5xx are errors, 4xx and the rest info.
- * The serializers (method and path of the request, status of the response, the cleaned `err`)
- * are the logger's own, not pino-http's defaults, which would write every header.
+ * One log line per answered request, `request answered`, under a request id that the response
+ * returns in `x-request-id` and that the delivery logs of an accepted event carry as `reqId`;
+ * every line a handler writes through `req.log` carries `reqId` too. The line holds the method
+ * and path of the request, the status of the response and `responseTime` in milliseconds (the
+ * logger's serializers write no header), and `aborted: true` when the client went away first.
+ *
+ * It costs one listener and no logger per request: `req.log` is a getter on the app's request
+ * prototype that makes its child logger only when a handler writes a line, and the answer's
+ * line is written straight to the root logger, only at a level that is enabled. pino-http,
+ * which this replaces, built two child loggers for every request whatever the level: 37 µs of
+ * the 247 µs of CPU a webhook took in the ingest bench.
  */
-export function requestLogging(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: requestId,
-    quietReqLogger: true,
-    wrapSerializers: false,
-    customLogLevel: (req, res, err) => {
-      if (err || res.statusCode >= 500) return 'error';
-      if (res.statusCode < 400 && isQuiet(req)) return 'debug';
-      return 'info';
+export function useRequestLogging(app: Express, logger: Logger): void {
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: LoggedRequest): Logger {
+      this[REQUEST_LOGGER] ??= logger.child({ reqId: this.id });
+      return this[REQUEST_LOGGER];
     },
-    customSuccessMessage: () => 'request answered',
-    customErrorMessage: () => 'request answered',
-    // The error handler has logged the error itself; pino-http would add a stand-in with a stack.
-    customErrorObject: (_req, res, error, line: Record<string, unknown>) =>
-      error.message === `failed with status code ${res.statusCode}`
-        ? { ...line, err: undefined }
-        : line,
   });
+  app.use(requestLogging(logger));
+}
+
+function requestLogging(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const id = requestId(req, res);
+    const started = Date.now();
+    req.id = id;
+    // A response emits `close` last, whether it finished or its client went away first.
+    res.once('close', () => {
+      const level = levelOf(req, res);
+      if (!logger.isLevelEnabled(level)) return;
+      const line: Record<string, unknown> = {
+        reqId: id,
+        req,
+        res,
+        responseTime: Date.now() - started,
+      };
+      if (!res.writableFinished) line.aborted = true;
+      logger[level](line, 'request answered');
+    });
+    next();
+  };
 }

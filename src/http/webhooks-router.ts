@@ -169,15 +169,18 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
       if (result.status === 'no_targets') {
         deps.metrics.notifications.inc({ plugin: plugin.name, status: 'no_targets' });
       }
-      req.log.info(
-        {
-          notificationId: result.notificationId,
-          source,
-          type: event.type,
-          dispatches: dispatches.length,
-        },
-        'event accepted',
-      );
+      // Checked first: a level that writes nothing should not make the request's logger.
+      if (deps.logger.isLevelEnabled('info')) {
+        req.log.info(
+          {
+            notificationId: result.notificationId,
+            source,
+            type: event.type,
+            dispatches: dispatches.length,
+          },
+          'event accepted',
+        );
+      }
       res.status(202).json({ notificationId: result.notificationId, status: 'queued' });
     },
   );

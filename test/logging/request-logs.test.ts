@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { newWebhookSecret } from '../../src/config';
 import { buildTestApp, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestApp } from '../helpers/app';
@@ -98,6 +101,53 @@ describe.each(dialects())('request logs on %s', (dialect) => {
     expect(answer).toMatchObject({ req: { method: 'GET', path: '/v1/devices' } });
     expect(answer.res).toEqual({ statusCode: 500 });
     expect(answer).not.toHaveProperty('err');
+  });
+
+  it('writes the path, status and response time of an answer, and marks one whose client left', async () => {
+    await start();
+    await request(t.app).get('/v1/devices?jwt=x').set('x-request-id', 'timed-1');
+    expect(answered(logs, 'timed-1')).toMatchObject({
+      level: LEVEL.info,
+      req: { method: 'GET', path: '/v1/devices' },
+      res: { statusCode: 401 },
+      responseTime: expect.any(Number),
+    });
+    expect(answered(logs, 'timed-1')).not.toHaveProperty('aborted');
+
+    // A webhook whose sender hangs up halfway through its body: no answer reaches anyone.
+    const server = createServer(t.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      const arrived = once(server, 'request');
+      socket.write(
+        'POST /v1/webhooks/shop HTTP/1.1\r\nHost: x\r\nx-request-id: gone-1\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":',
+      );
+      await arrived;
+      socket.destroy();
+      const line = await waitFor(() => answered(logs, 'gone-1'), Boolean, {
+        what: 'the line of the abandoned request',
+      });
+      expect(line).toMatchObject({ aborted: true, req: { path: '/v1/webhooks/shop' } });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('makes no logger for a request that writes no line, as a webhook accepted at warn', async () => {
+    logs = captureLogs('warn');
+    t = await buildTestApp(dialect, { logger: logs.logger });
+    const child = jest.spyOn(logs.logger, 'child');
+    await request(t.app).get('/healthz').expect(200);
+    await postWebhook(t, directEvent({ userIds: ['alice'] })).expect(202);
+    expect(child).not.toHaveBeenCalled();
+
+    await request(t.app).get('/v1/devices').set('x-request-id', 'refused-1').expect(401);
+    expect(child).toHaveBeenCalledWith({ reqId: 'refused-1' });
+    expect(logs.lines()).toEqual([]);
   });
 
   it('writes successful probes and scrapes at debug only', async () => {
