@@ -4,6 +4,7 @@ import type { Dispatch } from '../plugins/contract';
 import type { Database } from './connection';
 import { isDuplicateKey } from './errors';
 import { GroupCommit, type Pending as CommitItem } from './group-commit';
+import { insertRows } from './insert-rows';
 import { jobRow, type JobAudience, type JobDispatch } from './job-queue';
 import { NotificationsRepository, type NotificationStatus } from './notifications-repository';
 
@@ -111,7 +112,9 @@ export class EventIntake {
     const now = new Date();
     const ids = acceptances.map(() => randomUUID());
     await this.db.transaction(async (trx: Knex.Transaction) => {
-      await trx('notifications').insert(
+      await insertRows(
+        trx,
+        'notifications',
         acceptances.map((a, i) => ({
           id: ids[i],
           source: a.source,
@@ -135,7 +138,7 @@ export class EventIntake {
       );
       // Big audiences make big rows: insert in slices to stay under packet limits.
       for (let start = 0; start < jobs.length; start += 100) {
-        await trx('delivery_jobs').insert(jobs.slice(start, start + 100));
+        await insertRows(trx, 'delivery_jobs', jobs.slice(start, start + 100));
       }
     });
     return ids;
