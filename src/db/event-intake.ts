@@ -159,7 +159,8 @@ export function jobDispatches(dispatches: readonly Dispatch[]): JobDispatch[] {
       continue;
     }
 
-    const key = JSON.stringify(message);
+    // One dispatch needs no grouping key: most events have one, and their message can be long.
+    const key = dispatches.length === 1 ? '' : JSON.stringify(message);
     let group = devices.get(key);
     if (!group) {
       group = { at: jobs.length, userIds: new Set(), tokens: new Set() };

@@ -77,6 +77,8 @@ function requestLogging(logger: Logger): RequestHandler {
     req.id = id;
     // A response emits `close` last, whether it finished or its client went away first.
     res.once('close', () => {
+      // Below 500 the level is info or debug: at warn and above, nothing more to decide.
+      if (res.statusCode < 500 && !logger.isLevelEnabled('info')) return;
       const level = levelOf(req, res);
       if (!logger.isLevelEnabled(level)) return;
       const line: Record<string, unknown> = {

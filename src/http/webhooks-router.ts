@@ -36,19 +36,15 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
   const notifications = new NotificationsRepository(deps.db);
   const { webhookSecrets } = deps.config;
 
-  const countRequest: RequestHandler = (req, res, next) => {
+  // Every answer is counted, refusals included, under its source or `unknown`.
+  const findSource: RequestHandler = (req, res, next) => {
     // Read now: an error leaving the router takes req.params with it before the answer.
     const source = String(req.params.source);
-    const label = webhookSecrets.has(source) ? source : 'unknown';
+    const secrets = webhookSecrets.get(source);
+    const label = secrets ? source : 'unknown';
     res.on('finish', () => {
       deps.metrics.webhookRequests.inc({ source: label, status: String(res.statusCode) });
     });
-    next();
-  };
-
-  const findSource: RequestHandler = (req, res, next) => {
-    const source = String(req.params.source);
-    const secrets = webhookSecrets.get(source);
     if (!secrets) throw errors.unknownSource(source);
     res.locals.webhook = { source, secrets } satisfies WebhookLocals;
     next();
@@ -116,7 +112,6 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
 
   router.post(
     '/:source',
-    countRequest,
     findSource,
     readBody,
     checkSignature,
