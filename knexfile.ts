@@ -10,7 +10,11 @@ const database = parseDatabaseUrl(process.env.DATABASE_URL ?? 'sqlite:./data/her
 
 const config: Knex.Config =
   database.client === 'better-sqlite3'
-    ? { client: 'better-sqlite3', connection: { filename: database.filename }, useNullAsDefault: true }
+    ? {
+        client: 'better-sqlite3',
+        connection: { filename: database.filename },
+        useNullAsDefault: true,
+      }
     : { client: 'mysql2', connection: database.url };
 
 config.migrations = { migrationSource };

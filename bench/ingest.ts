@@ -46,6 +46,7 @@ export async function runIngest(context: {
   emulator: EmulatorProcess;
   durationSeconds: number;
   rounds: number;
+  cpuProfileDir?: string;
   log: (line: string) => void;
 }): Promise<IngestResult> {
   const { db, gateway, emulator, durationSeconds, rounds, log } = context;
@@ -101,7 +102,9 @@ export async function runIngest(context: {
 
   const runsSeconds = rounds * 2 * (durationSeconds + WARM_UP_SECONDS);
   await emulator.setLatency((runsSeconds + 60) * 1000);
-  const bare = await startBareIngest(context.databaseUrl, BENCH_WEBHOOK_SECRET);
+  const bare = await startBareIngest(context.databaseUrl, BENCH_WEBHOOK_SECRET, {
+    cpuProfileDir: context.cpuProfileDir,
+  });
   const results = { herald: [] as IngestRun[], bare: [] as IngestRun[] };
   try {
     await run(gateway, 'warm', WARM_UP_SECONDS);

@@ -142,16 +142,21 @@ export async function startGateway(
   };
 }
 
-/** The bare-handler peer of the ingest figure (bench/bare-ingest.ts), ready once it answers. */
+/**
+ * The bare-handler peer of the ingest figure (bench/bare-ingest.ts), ready once it answers.
+ * With `cpuProfileDir` it runs under `--cpu-prof` too, so both sides of the ratio can be read.
+ */
 export async function startBareIngest(
   databaseUrl: string,
   secret: string,
+  options: { cpuProfileDir?: string } = {},
 ): Promise<Child & { url: string }> {
   const port = await freePort();
   const { child, exited, stderr } = launch(
     'bench/bare-ingest.js',
     [String(port), databaseUrl, secret],
     { PATH: process.env.PATH },
+    options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [],
   );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/ready`, exited, stderr, 'the bare ingest handler');

@@ -9,7 +9,8 @@
  *   BENCH_FAN_OUT     which fan-out senders: peer, heraldTokens, heraldUsers (default all)
  *   BENCH_SCALE_DEVICES  devices of the scale audience (default 1,000,000)
  *   BENCH_DURATION    seconds of each autocannon run (default 10)
- *   BENCH_CPU_PROF    a directory: the gateways run under `node --cpu-prof` and write there
+ *   BENCH_CPU_PROF    a directory: the gateways (and the bare ingest handler) run under
+ *                     `node --cpu-prof` and write their profiles there
  *   BENCH_RESULTS     where to write the JSON (default bench/results.json; "-" for nowhere)
  */
 import { writeFileSync } from 'node:fs';
@@ -146,6 +147,7 @@ async function sharedGatewayScenarios(
       emulator,
       durationSeconds: options.durationSeconds,
       rounds: options.rounds,
+      cpuProfileDir: options.cpuProfileDir,
       log,
     });
   }

@@ -110,75 +110,68 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
     key: (req) => `source:${String(req.params.source)}`,
   });
 
-  router.post(
-    '/:source',
-    findSource,
-    readBody,
-    checkSignature,
-    rateLimit,
-    async (req, res) => {
-      const { source, undecoded } = res.locals.webhook as WebhookLocals;
-      const webhookId = req.get('webhook-id') as string;
-      if (!req.is('application/json')) throw errors.unsupportedMediaType();
-      if (undecoded) throw undecoded.error;
-      const body = rawBody(req);
-      const parsed = parseJson(body);
-      const bodyHash = createHash('sha256').update(body).digest('hex');
+  router.post('/:source', findSource, readBody, checkSignature, rateLimit, async (req, res) => {
+    const { source, undecoded } = res.locals.webhook as WebhookLocals;
+    const webhookId = req.get('webhook-id') as string;
+    if (!req.is('application/json')) throw errors.unsupportedMediaType();
+    if (undecoded) throw undecoded.error;
+    const body = rawBody(req);
+    const parsed = parseJson(body);
+    const bodyHash = createHash('sha256').update(body).digest('hex');
 
-      const checked = deps.plugins.validateEvent(parsed);
-      if (!checked.ok) {
-        // Idempotency comes before the event (API.md §4): a repeat of a stored webhook is
-        // answered for what was stored, even when this body would not pass. Valid events learn
-        // the same from the intake's unique key, without a lookup of their own.
-        const existing = await notifications.findByWebhookId(source, webhookId);
-        if (existing) {
-          if (existing.body_hash !== bodyHash) throw errors.idempotencyConflict();
-          res.status(200).json({ notificationId: existing.id, status: existing.status });
-          return;
-        }
-        if (checked.code === 'unknown_event_type') {
-          throw errors.unknownEventType(
-            String((parsed as { type: unknown }).type),
-            deps.plugins.eventTypes,
-          );
-        }
-        throw errors.invalidEvent(checked.details);
-      }
-      const { plugin, event } = checked;
-      const dispatches = plugin.plan(event);
-
-      const result = await deps.intake.accept({
-        source,
-        webhookId,
-        bodyHash,
-        type: event.type,
-        plugin: plugin.name,
-        dispatches,
-        requestId: String(req.id),
-      });
-      if (result.outcome === 'conflict') throw errors.idempotencyConflict();
-      if (result.outcome === 'duplicate') {
-        res.status(200).json({ notificationId: result.notificationId, status: result.status });
+    const checked = deps.plugins.validateEvent(parsed);
+    if (!checked.ok) {
+      // Idempotency comes before the event (API.md §4): a repeat of a stored webhook is
+      // answered for what was stored, even when this body would not pass. Valid events learn
+      // the same from the intake's unique key, without a lookup of their own.
+      const existing = await notifications.findByWebhookId(source, webhookId);
+      if (existing) {
+        if (existing.body_hash !== bodyHash) throw errors.idempotencyConflict();
+        res.status(200).json({ notificationId: existing.id, status: existing.status });
         return;
       }
-      if (result.status === 'no_targets') {
-        deps.metrics.notifications.inc({ plugin: plugin.name, status: 'no_targets' });
-      }
-      // Checked first: a level that writes nothing should not make the request's logger.
-      if (deps.logger.isLevelEnabled('info')) {
-        req.log.info(
-          {
-            notificationId: result.notificationId,
-            source,
-            type: event.type,
-            dispatches: dispatches.length,
-          },
-          'event accepted',
+      if (checked.code === 'unknown_event_type') {
+        throw errors.unknownEventType(
+          String((parsed as { type: unknown }).type),
+          deps.plugins.eventTypes,
         );
       }
-      res.status(202).json({ notificationId: result.notificationId, status: 'queued' });
-    },
-  );
+      throw errors.invalidEvent(checked.details);
+    }
+    const { plugin, event } = checked;
+    const dispatches = plugin.plan(event);
+
+    const result = await deps.intake.accept({
+      source,
+      webhookId,
+      bodyHash,
+      type: event.type,
+      plugin: plugin.name,
+      dispatches,
+      requestId: String(req.id),
+    });
+    if (result.outcome === 'conflict') throw errors.idempotencyConflict();
+    if (result.outcome === 'duplicate') {
+      res.status(200).json({ notificationId: result.notificationId, status: result.status });
+      return;
+    }
+    if (result.status === 'no_targets') {
+      deps.metrics.notifications.inc({ plugin: plugin.name, status: 'no_targets' });
+    }
+    // Checked first: a level that writes nothing should not make the request's logger.
+    if (deps.logger.isLevelEnabled('info')) {
+      req.log.info(
+        {
+          notificationId: result.notificationId,
+          source,
+          type: event.type,
+          dispatches: dispatches.length,
+        },
+        'event accepted',
+      );
+    }
+    res.status(202).json({ notificationId: result.notificationId, status: 'queued' });
+  });
 
   return router;
 }
