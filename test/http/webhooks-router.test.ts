@@ -712,9 +712,17 @@ describe.each(dialects())('POST /v1/webhooks/:source on %s', (dialect) => {
       const oversizedAfter = await send(t, { headers: JSON_TYPE, body: OVERSIZED });
 
       expect(accepted.map((res) => res.status)).toEqual([202, 202]);
+      expect(accepted.map((res) => res.headers['ratelimit'])).toEqual([
+        expect.stringMatching(/^"webhooks"; r=1; t=(60|59)$/),
+        expect.stringMatching(/^"webhooks"; r=0; t=(60|59)$/),
+      ]);
+      expect(accepted[0].headers['ratelimit-policy']).toBe('"webhooks"; q=2; w=60');
       expect(limited.status).toBe(429);
       expect(limited.body.error.code).toBe('rate_limited');
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(limited.headers['ratelimit']).toMatch(/^"webhooks"; r=0; t=\d+$/);
+      expect(limited.headers['ratelimit-policy']).toBe('"webhooks"; q=2; w=60');
+      expect(unsignedAfter.headers).not.toHaveProperty('ratelimit');
       expect(unsignedAfter.status).toBe(401);
       expect(oversizedAfter.status).toBe(413);
       expect(await storedRows(t)).toEqual({ notifications: 2, jobs: 2 });
