@@ -148,7 +148,7 @@ export function createWebhooksRouter(deps: AppDependencies): Router {
       type: event.type,
       plugin: plugin.name,
       dispatches,
-      requestId: String(req.id),
+      requestId: req.id,
     });
     if (result.outcome === 'conflict') throw errors.idempotencyConflict();
     if (result.outcome === 'duplicate') {
