@@ -36,7 +36,8 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
 
 function isQuiet(req: IncomingMessage): boolean {
   const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-  return QUIET_PATHS.has(url.split('?')[0]);
+  const query = url.indexOf('?');
+  return QUIET_PATHS.has(query === -1 ? url : url.slice(0, query));
 }
 
 /** 5xx are errors; successful probes and scrapes are debug; the rest, 4xx included, info. */
@@ -77,7 +78,7 @@ function requestLogging(logger: Logger): RequestHandler {
     req.id = id;
     // A response emits `close` last, whether it finished or its client went away first.
     res.once('close', () => {
-      // Below 500 the level is info or debug: at warn and above, nothing more to decide.
+      // Below 500 the level is info or debug: a logger above info writes neither.
       if (res.statusCode < 500 && !logger.isLevelEnabled('info')) return;
       const level = levelOf(req, res);
       if (!logger.isLevelEnabled(level)) return;

@@ -103,7 +103,7 @@ describe.each(dialects())('request logs on %s', (dialect) => {
     expect(answer).not.toHaveProperty('err');
   });
 
-  it('writes the path, status and response time of an answer, and marks one whose client left', async () => {
+  it('writes path, status and response time, and marks a client that left', async () => {
     await start();
     await request(t.app).get('/v1/devices?jwt=x').set('x-request-id', 'timed-1');
     expect(answered(logs, 'timed-1')).toMatchObject({
@@ -137,7 +137,7 @@ describe.each(dialects())('request logs on %s', (dialect) => {
     }
   });
 
-  it('makes no logger for a request that writes no line, as a webhook accepted at warn', async () => {
+  it('makes no logger for a request that writes no line (a webhook at warn)', async () => {
     logs = captureLogs('warn');
     t = await buildTestApp(dialect, { logger: logs.logger });
     const child = jest.spyOn(logs.logger, 'child');
@@ -159,6 +159,16 @@ describe.each(dialects())('request logs on %s', (dialect) => {
 
     expect(res.status).toBe(200);
     expect(answered(logs, 'scrape-1')?.level).toBe(LEVEL.debug);
+  });
+
+  it('writes no line for a successful probe at info, and one for a refused scrape', async () => {
+    logs = captureLogs('info');
+    t = await buildTestApp(dialect, { logger: logs.logger, env: { METRICS_TOKEN } });
+    await request(t.app).get('/readyz?full=1').set('x-request-id', 'probe-1').expect(200);
+    await request(t.app).get('/metrics').set('x-request-id', 'scrape-2').expect(401);
+
+    expect(answered(logs, 'probe-1')).toBeUndefined();
+    expect(answered(logs, 'scrape-2')?.level).toBe(LEVEL.info);
   });
 
   it('carries the request id of a webhook into the delivery logs of its notification', async () => {

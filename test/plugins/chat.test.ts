@@ -1,6 +1,6 @@
 import chat, { CHAT_MESSAGE_CREATED } from '../../plugins/chat';
 import { FCM_PAYLOAD_LIMIT_BYTES, payloadBytes } from '../../src/plugins/kit';
-import { plan, problems } from './plugin-harness';
+import { dataKeyPath, plan, problems, REFUSED_DATA_KEYS } from './plugin-harness';
 
 const event = (data: Record<string, unknown>) => ({
   recipientUserIds: ['u1', 'u2'],
@@ -200,16 +200,8 @@ describe('chat plugin', () => {
     ]);
   });
 
-  it.each([
-    ['from', 'is a key FCM reserves'],
-    ['notification', 'is a key FCM reserves'],
-    ['message_type', 'is a key FCM reserves'],
-    ['gcm_x', 'is reserved by FCM (keys starting with "google" or "gcm")'],
-    ['GoogleX', 'is reserved by FCM (keys starting with "google" or "gcm")'],
-  ])('refuses the data key %j, which FCM reserves', (key, message) => {
-    expect(refuse(event({ data: { [key]: 'v' } }))).toEqual([
-      { path: `data.data.${key}`, message },
-    ]);
+  it.each(REFUSED_DATA_KEYS)('refuses the data key %j', (key, message) => {
+    expect(refuse(event({ data: { [key]: 'v' } }))).toEqual([{ path: dataKeyPath(key), message }]);
   });
 
   it('refuses data that is not a map of strings', () => {

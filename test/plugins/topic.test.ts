@@ -1,6 +1,6 @@
 import topic, { TOPIC_BROADCAST } from '../../plugins/topic';
 import { FCM_PAYLOAD_LIMIT_BYTES } from '../../src/plugins/kit';
-import { plan, problems } from './plugin-harness';
+import { dataKeyPath, plan, problems, REFUSED_DATA_KEYS } from './plugin-harness';
 
 const event = (data: Record<string, unknown>) => ({
   topic: 'weather-alerts',
@@ -89,17 +89,8 @@ describe('topic plugin', () => {
     ]);
   });
 
-  it.each([
-    ['from', 'is a key FCM reserves'],
-    ['notification', 'is a key FCM reserves'],
-    ['message_type', 'is a key FCM reserves'],
-    ['google.sent_time', 'is reserved by FCM (keys starting with "google" or "gcm")'],
-    ['gcm_x', 'is reserved by FCM (keys starting with "google" or "gcm")'],
-    ['GoogleX', 'is reserved by FCM (keys starting with "google" or "gcm")'],
-    ['', 'is an empty key'],
-  ])('refuses the data key %j', (key, message) => {
-    const path = /^\w+$/.test(key) ? `data.data.${key}` : `data.data[${JSON.stringify(key)}]`;
-    expect(refuse(event({ data: { [key]: 'v' } }))).toEqual([{ path, message }]);
+  it.each(REFUSED_DATA_KEYS)('refuses the data key %j', (key, message) => {
+    expect(refuse(event({ data: { [key]: 'v' } }))).toEqual([{ path: dataKeyPath(key), message }]);
   });
 
   it('refuses blank and overlong titles and bodies', () => {
